@@ -1,0 +1,1 @@
+"""Disconnectivity graphs, heat capacity, network statistics and reports."""

@@ -1,0 +1,155 @@
+"""The landscape protocol and the base classes that every system derives from.
+
+Optimisers take anything with ``ndim`` and ``energy_gradient(coords)`` (DESIGN principle 1);
+the richer :class:`System` interface adds what the programs need: Hessians, zero modes,
+random starts, alignment and distance between minima, and the ``[system]`` table that
+rebuilds the landscape.
+
+Conventions
+-----------
+``coords`` is always a contiguous float64 array of shape ``(ndim,)``.  Energies are the
+cost function in its own units.  Manifold landscapes (pspin) return the tangent-space
+(Riemannian) gradient and Hessian and provide ``project_tangent`` and ``retract``.
+"""
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+
+@runtime_checkable
+class Optimizable(Protocol):
+    """What an optimiser needs: a dimension and energy plus gradient."""
+
+    ndim: int
+
+    def energy_gradient(self, coords: np.ndarray) -> tuple[float, np.ndarray]:
+        """Return ``(energy, gradient)`` at ``coords``."""
+
+
+def as_coords(coords, ndim: int | None = None, name: str = "coords") -> np.ndarray:
+    """Return ``coords`` as a contiguous float64 vector, checking its length."""
+    arr = np.ascontiguousarray(coords, dtype=np.float64).reshape(-1)
+    if ndim is not None and arr.shape[0] != ndim:
+        raise ValueError(f"{name} has length {arr.shape[0]}, the landscape has ndim = {ndim}")
+    return arr
+
+
+class System:
+    """Base of every landscape.  Subclasses set ``ndim``, ``kind`` and implement the energy.
+
+    Attributes
+    ----------
+    ndim : int
+        Number of coordinates (parameters).
+    kind : str
+        The ``kind`` of the ``[system]`` table (``cluster``, ``nn``, ``regression``, ``pspin``,
+        ``python``).
+    n_zero_modes : int
+        Number of zero Hessian eigenvalues expected at a minimum (continuous symmetries).
+    kernel : kernels.base.CompiledLandscape or None
+        The compiled kernel, when there is one; the compiled L-BFGS uses it directly.
+    energy_tol, distance_tol : float
+        Default tolerances of the identity test of minima (absolute energy difference,
+        then distance after alignment).
+    """
+
+    kind = "abstract"
+    ndim: int = 0
+    n_zero_modes: int = 0
+    kernel = None
+    energy_tol: float = 1e-6
+    distance_tol: float = 1e-3
+    symmetry_order: int = 1
+
+    # ------------------------------------------------------------------ energy
+    def energy(self, coords) -> float:
+        """Energy at ``coords``."""
+        return self.energy_gradient(coords)[0]
+
+    def energy_gradient(self, coords) -> tuple[float, np.ndarray]:
+        """Energy and gradient at ``coords``: ``(float, ndarray of shape (ndim,))``."""
+        raise NotImplementedError
+
+    def hessian(self, coords) -> np.ndarray:
+        """Hessian at ``coords``, shape ``(ndim, ndim)``."""
+        from mlcore.numderiv import fd_hessian
+
+        return fd_hessian(self.energy_gradient, as_coords(coords, self.ndim))
+
+    def hessian_vector(self, coords, vec) -> np.ndarray:
+        """Hessian-vector product at ``coords``, shape ``(ndim,)``."""
+        from mlcore.numderiv import fd_hessian_vector
+
+        return fd_hessian_vector(self.energy_gradient, as_coords(coords, self.ndim),
+                                 as_coords(vec, self.ndim, "vec"))
+
+    # ------------------------------------------------------------------ manifold
+    def project_tangent(self, coords, vec) -> np.ndarray:
+        """Project ``vec`` onto the tangent space at ``coords`` (identity if flat)."""
+        return vec
+
+    def retract(self, coords) -> np.ndarray:
+        """Map ``coords`` back onto the manifold in place (identity if flat)."""
+        return coords
+
+    # ------------------------------------------------------------------ sampling
+    def random_coords(self, rng: np.random.Generator) -> np.ndarray:
+        """Random starting coordinates drawn from ``rng``."""
+        return rng.standard_normal(self.ndim)
+
+    # ------------------------------------------------------------------ identity
+    def align(self, coords_ref, coords) -> tuple[float, np.ndarray]:
+        """Best alignment of ``coords`` onto ``coords_ref`` under the landscape's symmetries.
+
+        Returns ``(distance, aligned)``: the Euclidean distance after alignment and the
+        transformed copy of ``coords``.  The base class knows no symmetry.
+        """
+        ref = as_coords(coords_ref, self.ndim)
+        x = as_coords(coords, self.ndim).copy()
+        return float(np.linalg.norm(x - ref)), x
+
+    def distance(self, coords1, coords2) -> float:
+        """Distance between two points after alignment under the symmetries."""
+        return self.align(coords1, coords2)[0]
+
+    def canonical(self, coords) -> np.ndarray:
+        """A canonical representative of ``coords`` (e.g. phases wrapped); default: a copy."""
+        return as_coords(coords, self.ndim).copy()
+
+    # ------------------------------------------------------------------ storage
+    def config(self) -> dict[str, Any]:
+        """The ``[system]`` table (plain TOML types) that rebuilds this landscape."""
+        raise NotImplementedError
+
+
+class CompiledSystem(System):
+    """A system whose arithmetic lives in a compiled kernel (``self.kernel``).
+
+    The energy methods delegate to the kernel; subclasses add sampling, alignment and
+    the configuration.
+    """
+
+    def __init__(self, kernel):
+        self.kernel = kernel
+        self.ndim = int(kernel.ndim)
+
+    def energy(self, coords) -> float:
+        return self.kernel.energy(as_coords(coords, self.ndim))
+
+    def energy_gradient(self, coords, out=None):
+        return self.kernel.energy_gradient(as_coords(coords, self.ndim), out)
+
+    def hessian(self, coords, out=None):
+        return self.kernel.hessian(as_coords(coords, self.ndim), out)
+
+    def hessian_vector(self, coords, vec, out=None):
+        return self.kernel.hessian_vector(as_coords(coords, self.ndim),
+                                          as_coords(vec, self.ndim, "vec"), out)
+
+    def project_tangent(self, coords, vec):
+        return self.kernel.project_tangent(as_coords(coords, self.ndim), vec)
+
+    def retract(self, coords):
+        return self.kernel.retract(coords)

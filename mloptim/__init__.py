@@ -1,0 +1,1 @@
+"""Transition states, pathways and double-ended connect (the OPTIM of the suite)."""
