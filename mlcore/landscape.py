@@ -85,6 +85,10 @@ class System:
         return fd_hessian_vector(self.energy_gradient, as_coords(coords, self.ndim),
                                  as_coords(vec, self.ndim, "vec"))
 
+    def display_energy(self, energy: float) -> float:
+        """The energy as users read it (per spin for pspin); default: unchanged."""
+        return energy
+
     # ------------------------------------------------------------------ manifold
     def project_tangent(self, coords, vec) -> np.ndarray:
         """Project ``vec`` onto the tangent space at ``coords`` (identity if flat)."""

@@ -22,6 +22,7 @@ import numpy as np
 
 from mlcore.errors import InputError
 from mlcore.landscape import System, as_coords
+from mlcore.validate import check_keys
 
 _ALLOWED_KEYS = ("target", "params", "energy_tol", "distance_tol")
 
@@ -94,13 +95,7 @@ class PythonSystem(System):
     @classmethod
     def from_config(cls, table: dict, base_dir: Path):
         """Build from the ``[system]`` table (without ``kind``)."""
-        unknown = [k for k in table if k not in _ALLOWED_KEYS]
-        if unknown:
-            from difflib import get_close_matches
-
-            near = get_close_matches(unknown[0], _ALLOWED_KEYS, n=1)
-            hint = f" (did you mean '{near[0]}'?)" if near else ""
-            raise InputError(f"[system] unknown key '{unknown[0]}' for kind 'python'{hint}")
+        check_keys(table, _ALLOWED_KEYS, "[system] (kind = 'python')")
         if "target" not in table:
             raise InputError("[system] kind = 'python' needs target = 'file.py:Class'")
         params = table.get("params", {})
