@@ -1,0 +1,1 @@
+"""Alignment of coordinates under a landscape's symmetries (clusters, networks, fits)."""
