@@ -1,0 +1,705 @@
+# cython: language_level=3
+"""Compiled single-hidden-layer network landscape (SPEC 2.2).
+
+Model, for one data item ``x`` (dimension ``n_in``)::
+
+    a_j = b^h_j + sum_k W2_jk x_k,   z_j = act(a_j),   y_i = b^o_i + sum_j W1_ij z_j
+
+with ``act = tanh`` (default) or the identity (``activation="linear"``).  Cost over
+``N = n_data`` items::
+
+    loss = "xent":  E = -(1/N) sum_d ln softmax(y^d)_{c(d)}   + lam * sum_{w in R} w^2
+    loss = "mse":   E =  (1/N) sum_d sum_i (y^d_i - t^d_i)^2   + lam * sum_{w in R} w^2
+
+(squared errors summed over outputs, averaged over items).  ``R`` holds every weight, or every
+weight but the biases when ``reg_biases=False``.  The log-softmax subtracts the largest output
+before exponentiating, so it neither overflows nor underflows to ``log 0``.
+
+Flat parameter layout, ``ndim = H*I + H + O*H + O`` (I = n_in, H = n_hidden, O = n_out)::
+
+    [ W2 (H, I) row-major | b^h (H) | W1 (O, H) row-major | b^o (O) ]
+
+Two code paths compute the energy, gradient and Hessian-vector product:
+
+* ``"fused"``: one loop over the data items that does the forward and backward pass of each
+  item while it sits in cache: best for small layers (a few hidden nodes, thousands of items);
+* ``"blas"``: whole-batch matrix products through scipy's ``cython_blas.dgemm`` (nogil): best
+  for wide inputs (MNIST, 784 pixels).
+
+``path="auto"`` picks ``"blas"`` when ``n_in * n_hidden >= 256``.  The dense Hessian (exact,
+analytic) always uses the batched formulation with ``dgemm`` for its big blocks; the
+Hessian-vector product is Pearlmutter's R-operator and never forms the Hessian.
+
+Every method allocates its own scratch (malloc/free per call); the instance holds only
+read-only copies of the data, so one instance may serve several threads.  A failed
+allocation returns NaN (energy) or fills the output with NaN.
+"""
+import numpy as np
+cimport numpy as cnp
+from libc.stdlib cimport malloc, calloc, free
+from libc.string cimport memset
+from libc.math cimport tanh, exp, log, NAN
+from libc.stdint cimport int64_t
+from scipy.linalg.cython_blas cimport dgemm
+
+from kernels.base cimport CompiledLandscape
+
+cnp.import_array()
+
+#: ``path="auto"`` uses BLAS when ``n_in * n_hidden`` reaches this.
+BLAS_THRESHOLD = 256
+
+
+cdef inline void _gemm(char ta, char tb, int m, int n, int k, double alpha, const double* a,
+                       int lda, const double* b, int ldb, double beta, double* c,
+                       int ldc) noexcept nogil:
+    """Column-major ``C = alpha op(A) op(B) + beta C`` (thin wrapper over dgemm)."""
+    dgemm(&ta, &tb, &m, &n, &k, &alpha, <double*> a, &lda, <double*> b, &ldb, &beta, c, &ldc)
+
+
+cdef class NNKernel(CompiledLandscape):
+    """Energy, gradient, Hessian and Hessian-vector product of a one-hidden-layer network.
+
+    Parameters
+    ----------
+    n_in, n_hidden, n_out : int
+        Layer sizes I, H, O.
+    x : array_like, shape (n_data, n_in)
+        Inputs (copied, float64, C-contiguous).
+    labels : array_like of int, shape (n_data,), optional
+        Class labels in ``[0, n_out)``; required when ``loss="xent"``.
+    targets : array_like, shape (n_data, n_out), optional
+        Real-valued targets; required when ``loss="mse"``.
+    lam : float
+        L2 coefficient lambda (>= 0).
+    reg_biases : bool
+        Include the biases in the L2 term (default) or not.
+    activation : {"tanh", "linear"}
+    loss : {"xent", "mse"}
+    path : {"auto", "fused", "blas"}
+        Code path of the energy, gradient and Hessian-vector product (see module docstring).
+    """
+
+    cdef readonly int n_in, n_hidden, n_out, n_data
+    cdef readonly double lam
+    cdef readonly bint reg_biases
+    cdef readonly str activation, loss, path
+    cdef bint _linear, _mse, _blas
+    cdef Py_ssize_t _o_bh, _o_w1, _o_bo
+    cdef object _x_arr, _lab_arr, _t_arr
+    cdef const double* _x
+    cdef const int64_t* _lab
+    cdef const double* _t
+
+    def __init__(self, int n_in, int n_hidden, int n_out, x, labels=None, targets=None,
+                 double lam=0.0, bint reg_biases=True, str activation="tanh", str loss="xent",
+                 str path="auto"):
+        if n_in < 1 or n_hidden < 1 or n_out < 1:
+            raise ValueError("n_in, n_hidden and n_out must be >= 1")
+        if activation not in ("tanh", "linear"):
+            raise ValueError(f"activation must be 'tanh' or 'linear', got {activation!r}")
+        if loss not in ("xent", "mse"):
+            raise ValueError(f"loss must be 'xent' or 'mse', got {loss!r}")
+        if path not in ("auto", "fused", "blas"):
+            raise ValueError(f"path must be 'auto', 'fused' or 'blas', got {path!r}")
+        if not lam >= 0.0:
+            raise ValueError(f"lam must be >= 0, got {lam}")
+        xa = np.array(x, dtype=np.float64, order="C", copy=True)
+        if xa.ndim != 2 or xa.shape[1] != n_in or xa.shape[0] < 1:
+            raise ValueError(f"x must have shape (n_data >= 1, {n_in}), got {xa.shape}")
+        self.n_in, self.n_hidden, self.n_out = n_in, n_hidden, n_out
+        self.n_data = xa.shape[0]
+        self.lam = lam
+        self.reg_biases = reg_biases
+        self.activation, self.loss = activation, loss
+        self._linear = activation == "linear"
+        self._mse = loss == "mse"
+        if path == "auto":
+            path = "blas" if n_in * n_hidden >= BLAS_THRESHOLD else "fused"
+        self.path = path
+        self._blas = path == "blas"
+        self._x_arr = xa
+        self._x = <const double*> cnp.PyArray_DATA(xa)
+        self._lab = NULL
+        self._t = NULL
+        if self._mse:
+            if targets is None:
+                raise ValueError("loss='mse' needs targets of shape (n_data, n_out)")
+            ta = np.array(targets, dtype=np.float64, order="C", copy=True)
+            if ta.ndim == 1 and n_out == 1:
+                ta = ta.reshape(-1, 1)
+            if ta.shape != (self.n_data, n_out):
+                raise ValueError(f"targets must have shape ({self.n_data}, {n_out}), got {ta.shape}")
+            self._t_arr = ta
+            self._t = <const double*> cnp.PyArray_DATA(ta)
+        else:
+            if labels is None:
+                raise ValueError("loss='xent' needs integer labels of shape (n_data,)")
+            la = np.asarray(labels)
+            if la.ndim != 1 or la.shape[0] != self.n_data:
+                raise ValueError(f"labels must have shape ({self.n_data},), got {la.shape}")
+            if la.dtype.kind not in "iu" and not np.all(la == np.round(la)):
+                raise ValueError("labels must be integers")
+            la = np.array(la, dtype=np.int64, order="C", copy=True)
+            if la.min() < 0 or la.max() >= n_out:
+                raise ValueError(f"labels must lie in [0, {n_out}), got [{la.min()}, {la.max()}]")
+            self._lab_arr = la
+            self._lab = <const int64_t*> cnp.PyArray_DATA(la)
+        self._o_bh = <Py_ssize_t> n_hidden * n_in
+        self._o_w1 = self._o_bh + n_hidden
+        self._o_bo = self._o_w1 + <Py_ssize_t> n_out * n_hidden
+        self.ndim = self._o_bo + n_out
+
+    # ------------------------------------------------------------------ read-only data
+    @property
+    def x(self):
+        """The kernel's copy of the inputs, shape (n_data, n_in) (read-only view)."""
+        v = self._x_arr.view()
+        v.flags.writeable = False
+        return v
+
+    @property
+    def labels(self):
+        """The class labels (xent) or None."""
+        if self._lab_arr is None:
+            return None
+        v = self._lab_arr.view()
+        v.flags.writeable = False
+        return v
+
+    @property
+    def targets(self):
+        """The targets (mse) or None."""
+        if self._t_arr is None:
+            return None
+        v = self._t_arr.view()
+        v.flags.writeable = False
+        return v
+
+    def __reduce__(self):
+        return (_rebuild, (self.n_in, self.n_hidden, self.n_out, self._x_arr, self._lab_arr,
+                           self._t_arr, self.lam, self.reg_biases, self.activation, self.loss,
+                           self.path))
+
+    # ------------------------------------------------------------------ regulariser
+    cdef inline bint _in_reg(self, Py_ssize_t p) noexcept nogil:
+        if self.reg_biases:
+            return True
+        return not ((self._o_bh <= p < self._o_w1) or p >= self._o_bo)
+
+    cdef double _add_reg(self, const double* w, double* grad) noexcept nogil:
+        """Return lam * sum_R w^2 and add 2 lam w (on R) to ``grad`` unless it is NULL."""
+        cdef Py_ssize_t p
+        cdef double s = 0.0, two_lam = 2.0 * self.lam
+        if self.lam == 0.0:
+            return 0.0
+        for p in range(self.ndim):
+            if self._in_reg(p):
+                s += w[p] * w[p]
+                if grad != NULL:
+                    grad[p] += two_lam * w[p]
+        return self.lam * s
+
+    # ------------------------------------------------------------------ per-item loss
+    cdef inline double _item_loss(self, Py_ssize_t d, const double* y, double* e,
+                                  double* p) noexcept nogil:
+        """Loss of item d from its outputs y; e = dloss/dy (unscaled); p = softmax (xent).
+
+        ``e`` and ``p`` may be NULL when not wanted.
+        """
+        cdef int i, O = self.n_out
+        cdef double m, ssum, lse, r, yc, loss = 0.0
+        cdef Py_ssize_t c
+        if self._mse:
+            for i in range(O):
+                r = y[i] - self._t[d * O + i]
+                loss += r * r
+                if e != NULL:
+                    e[i] = 2.0 * r
+            return loss
+        c = self._lab[d]
+        yc = y[c]          # y may alias e or p: read it first
+        m = y[0]
+        for i in range(1, O):
+            if y[i] > m:
+                m = y[i]
+        ssum = 0.0
+        if e == NULL and p == NULL:
+            for i in range(O):
+                ssum += exp(y[i] - m)
+            return m + log(ssum) - yc
+        if p == NULL:
+            p = e
+        for i in range(O):
+            p[i] = exp(y[i] - m)
+            ssum += p[i]
+        lse = m + log(ssum)
+        ssum = 1.0 / ssum
+        for i in range(O):
+            p[i] *= ssum
+        if e != NULL:
+            for i in range(O):
+                e[i] = p[i]
+            e[c] -= 1.0
+        return lse - yc
+
+    # ------------------------------------------------------------------ fused path
+    cdef double _eg_fused(self, const double* w, double* grad) noexcept nogil:
+        cdef int I = self.n_in, H = self.n_hidden, O = self.n_out
+        cdef Py_ssize_t N = self.n_data, d, p
+        cdef int i, j, k
+        cdef const double* w2 = w
+        cdef const double* bh = w + self._o_bh
+        cdef const double* w1 = w + self._o_w1
+        cdef const double* bo = w + self._o_bo
+        cdef const double* xd
+        cdef double* gw2 = NULL
+        cdef double* gbh = NULL
+        cdef double* gw1 = NULL
+        cdef double* gbo = NULL
+        cdef double a, s, ei, delta, total = 0.0, inv_n = 1.0 / N
+        cdef double* buf = <double*> malloc((2 * H + 2 * O) * sizeof(double))
+        if buf == NULL:
+            return NAN
+        cdef double* z = buf
+        cdef double* dz = buf + H
+        cdef double* y = buf + 2 * H
+        cdef double* e = buf + 2 * H + O
+        if grad != NULL:
+            memset(grad, 0, self.ndim * sizeof(double))
+            gw2 = grad
+            gbh = grad + self._o_bh
+            gw1 = grad + self._o_w1
+            gbo = grad + self._o_bo
+        for d in range(N):
+            xd = self._x + d * I
+            for j in range(H):
+                a = bh[j]
+                for k in range(I):
+                    a += w2[j * I + k] * xd[k]
+                if self._linear:
+                    z[j] = a
+                    dz[j] = 1.0
+                else:
+                    z[j] = tanh(a)
+                    dz[j] = 1.0 - z[j] * z[j]
+            for i in range(O):
+                a = bo[i]
+                for j in range(H):
+                    a += w1[i * H + j] * z[j]
+                y[i] = a
+            if grad == NULL:
+                total += self._item_loss(d, y, NULL, NULL)
+                continue
+            total += self._item_loss(d, y, e, NULL)
+            for i in range(O):
+                ei = e[i]
+                gbo[i] += ei
+                for j in range(H):
+                    gw1[i * H + j] += ei * z[j]
+            for j in range(H):
+                s = 0.0
+                for i in range(O):
+                    s += w1[i * H + j] * e[i]
+                delta = dz[j] * s
+                gbh[j] += delta
+                for k in range(I):
+                    gw2[j * I + k] += delta * xd[k]
+        free(buf)
+        if grad != NULL:
+            for p in range(self.ndim):
+                grad[p] *= inv_n
+        return total * inv_n + self._add_reg(w, grad)
+
+    cdef void _hv_fused(self, const double* w, const double* v, double* out) noexcept nogil:
+        cdef int I = self.n_in, H = self.n_hidden, O = self.n_out
+        cdef Py_ssize_t N = self.n_data, d, p
+        cdef int i, j, k
+        cdef const double* w2 = w
+        cdef const double* bh = w + self._o_bh
+        cdef const double* w1 = w + self._o_w1
+        cdef const double* bo = w + self._o_bo
+        cdef const double* v2 = v
+        cdef const double* vbh = v + self._o_bh
+        cdef const double* v1 = v + self._o_w1
+        cdef const double* vbo = v + self._o_bo
+        cdef double* hw2 = out
+        cdef double* hbh = out + self._o_bh
+        cdef double* hw1 = out + self._o_w1
+        cdef double* hbo = out + self._o_bo
+        cdef const double* xd
+        cdef double a, ra, s, t, pry, rdelta, inv_n = 1.0 / N, two_lam = 2.0 * self.lam
+        cdef double* buf = <double*> malloc((5 * H + 5 * O) * sizeof(double))
+        if buf == NULL:
+            for p in range(self.ndim):
+                out[p] = NAN
+            return
+        cdef double* z = buf
+        cdef double* dz = buf + H
+        cdef double* d2 = buf + 2 * H
+        cdef double* rav = buf + 3 * H
+        cdef double* rz = buf + 4 * H
+        cdef double* y = buf + 5 * H
+        cdef double* e = y + O
+        cdef double* pr = y + 2 * O
+        cdef double* ry = y + 3 * O
+        cdef double* re = y + 4 * O
+        memset(out, 0, self.ndim * sizeof(double))
+        for d in range(N):
+            xd = self._x + d * I
+            for j in range(H):
+                a = bh[j]
+                ra = vbh[j]
+                for k in range(I):
+                    a += w2[j * I + k] * xd[k]
+                    ra += v2[j * I + k] * xd[k]
+                if self._linear:
+                    z[j] = a
+                    dz[j] = 1.0
+                    d2[j] = 0.0
+                else:
+                    z[j] = tanh(a)
+                    dz[j] = 1.0 - z[j] * z[j]
+                    d2[j] = -2.0 * z[j] * dz[j]
+                rav[j] = ra
+                rz[j] = dz[j] * ra
+            for i in range(O):
+                a = bo[i]
+                ra = vbo[i]
+                for j in range(H):
+                    a += w1[i * H + j] * z[j]
+                    ra += v1[i * H + j] * z[j] + w1[i * H + j] * rz[j]
+                y[i] = a
+                ry[i] = ra
+            self._item_loss(d, y, e, pr)
+            if self._mse:
+                for i in range(O):
+                    re[i] = 2.0 * ry[i]
+            else:
+                pry = 0.0
+                for i in range(O):
+                    pry += pr[i] * ry[i]
+                for i in range(O):
+                    re[i] = pr[i] * (ry[i] - pry)
+            for i in range(O):
+                hbo[i] += re[i]
+                for j in range(H):
+                    hw1[i * H + j] += re[i] * z[j] + e[i] * rz[j]
+            for j in range(H):
+                s = 0.0
+                t = 0.0
+                for i in range(O):
+                    s += w1[i * H + j] * e[i]
+                    t += v1[i * H + j] * e[i] + w1[i * H + j] * re[i]
+                rdelta = d2[j] * rav[j] * s + dz[j] * t
+                hbh[j] += rdelta
+                for k in range(I):
+                    hw2[j * I + k] += rdelta * xd[k]
+        free(buf)
+        for p in range(self.ndim):
+            out[p] *= inv_n
+            if self._in_reg(p):
+                out[p] += two_lam * v[p]
+
+    # ------------------------------------------------------------------ BLAS path
+    cdef double _forward_blas(self, const double* w, double* z, double* dz, double* d2,
+                              double* e, double* pr) noexcept nogil:
+        """Batched forward pass; returns the data term of E (already divided by N).
+
+        Fills z, dz (and d2 if not NULL), shape (N, H); e = dE/dy (scaled by 1/N) and, if
+        not NULL, the softmax pr, shape (N, O).  ``e`` holds the outputs y on entry to the loss.
+        """
+        cdef int I = self.n_in, H = self.n_hidden, O = self.n_out, N = self.n_data
+        cdef Py_ssize_t d
+        cdef int i, j
+        cdef const double* bh = w + self._o_bh
+        cdef const double* bo = w + self._o_bo
+        cdef double zz, total = 0.0, inv_n = 1.0 / N
+        cdef double* yd
+        # A^T (H x N, col-major) = W2 X^T
+        _gemm(b'T', b'N', H, N, I, 1.0, w, I, self._x, I, 0.0, z, H)
+        for d in range(N):
+            for j in range(H):
+                zz = z[d * H + j] + bh[j]
+                if self._linear:
+                    z[d * H + j] = zz
+                    dz[d * H + j] = 1.0
+                    if d2 != NULL:
+                        d2[d * H + j] = 0.0
+                else:
+                    zz = tanh(zz)
+                    z[d * H + j] = zz
+                    dz[d * H + j] = 1.0 - zz * zz
+                    if d2 != NULL:
+                        d2[d * H + j] = -2.0 * zz * (1.0 - zz * zz)
+        # Y^T (O x N) = W1 Z^T
+        _gemm(b'T', b'N', O, N, H, 1.0, w + self._o_w1, H, z, H, 0.0, e, O)
+        for d in range(N):
+            yd = e + d * O
+            for i in range(O):
+                yd[i] += bo[i]
+            total += self._item_loss(d, yd, yd, NULL if pr == NULL else pr + d * O)
+            for i in range(O):
+                yd[i] *= inv_n
+        return total * inv_n
+
+    cdef double _eg_blas(self, const double* w, double* grad) noexcept nogil:
+        cdef int I = self.n_in, H = self.n_hidden, O = self.n_out, N = self.n_data
+        cdef Py_ssize_t d
+        cdef int i, j
+        cdef double total, acc
+        cdef double* buf = <double*> malloc((<Py_ssize_t> N * (3 * H + O)) * sizeof(double))
+        if buf == NULL:
+            return NAN
+        cdef double* z = buf
+        cdef double* dz = buf + <Py_ssize_t> N * H
+        cdef double* s = buf + <Py_ssize_t> 2 * N * H
+        cdef double* e = buf + <Py_ssize_t> 3 * N * H
+        total = self._forward_blas(w, z, dz, NULL, e, NULL)
+        if grad != NULL:
+            # gW1^T (H x O) = Z^T E
+            _gemm(b'N', b'T', H, O, N, 1.0, z, H, e, O, 0.0, grad + self._o_w1, H)
+            for i in range(O):
+                acc = 0.0
+                for d in range(N):
+                    acc += e[d * O + i]
+                grad[self._o_bo + i] = acc
+            # S^T (H x N) = W1^T E^T, then delta = dz * S
+            _gemm(b'N', b'N', H, N, O, 1.0, w + self._o_w1, H, e, O, 0.0, s, H)
+            for d in range(<Py_ssize_t> N * H):
+                s[d] *= dz[d]
+            # gW2^T (I x H) = X^T delta
+            _gemm(b'N', b'T', I, H, N, 1.0, self._x, I, s, H, 0.0, grad, I)
+            for j in range(H):
+                grad[self._o_bh + j] = 0.0
+            for d in range(N):
+                for j in range(H):
+                    grad[self._o_bh + j] += s[d * H + j]
+        free(buf)
+        return total + self._add_reg(w, grad)
+
+    cdef void _hv_blas(self, const double* w, const double* v, double* out) noexcept nogil:
+        cdef int I = self.n_in, H = self.n_hidden, O = self.n_out, N = self.n_data
+        cdef Py_ssize_t d, p, NH = <Py_ssize_t> N * H, NO = <Py_ssize_t> N * O
+        cdef int i, j
+        cdef double pry, acc, inv_n = 1.0 / N, two_lam = 2.0 * self.lam
+        cdef double* buf = <double*> malloc((6 * NH + 3 * NO) * sizeof(double))
+        if buf == NULL:
+            for p in range(self.ndim):
+                out[p] = NAN
+            return
+        cdef double* z = buf
+        cdef double* dz = buf + NH
+        cdef double* d2 = buf + 2 * NH
+        cdef double* ra = buf + 3 * NH
+        cdef double* rz = buf + 4 * NH
+        cdef double* t = buf + 5 * NH
+        cdef double* e = buf + 6 * NH
+        cdef double* pr = e + NO
+        cdef double* ry = e + 2 * NO
+        cdef const double* w1 = w + self._o_w1
+        cdef const double* v1 = v + self._o_w1
+        cdef const double* vbh = v + self._o_bh
+        cdef const double* vbo = v + self._o_bo
+        self._forward_blas(w, z, dz, d2, e, pr)
+        # R{a}^T = V2 X^T (+ vbh); R{z} = dz R{a}
+        _gemm(b'T', b'N', H, N, I, 1.0, v, I, self._x, I, 0.0, ra, H)
+        for d in range(N):
+            for j in range(H):
+                ra[d * H + j] += vbh[j]
+                rz[d * H + j] = dz[d * H + j] * ra[d * H + j]
+        # R{y}^T = V1 Z^T + W1 R{z}^T (+ vbo)
+        _gemm(b'T', b'N', O, N, H, 1.0, v1, H, z, H, 0.0, ry, O)
+        _gemm(b'T', b'N', O, N, H, 1.0, w1, H, rz, H, 1.0, ry, O)
+        # R{e}, stored over ry (scaled by 1/N)
+        for d in range(N):
+            for i in range(O):
+                ry[d * O + i] += vbo[i]
+            if self._mse:
+                for i in range(O):
+                    ry[d * O + i] *= 2.0 * inv_n
+            else:
+                pry = 0.0
+                for i in range(O):
+                    pry += pr[d * O + i] * ry[d * O + i]
+                for i in range(O):
+                    ry[d * O + i] = pr[d * O + i] * (ry[d * O + i] - pry) * inv_n
+        # output layer: R{gW1}^T = Z^T R{e} + R{z}^T e ; R{gbo} = sum_d R{e}
+        _gemm(b'N', b'T', H, O, N, 1.0, z, H, ry, O, 0.0, out + self._o_w1, H)
+        _gemm(b'N', b'T', H, O, N, 1.0, rz, H, e, O, 1.0, out + self._o_w1, H)
+        for i in range(O):
+            acc = 0.0
+            for d in range(N):
+                acc += ry[d * O + i]
+            out[self._o_bo + i] = acc
+        # s = e W1 (into rz, no longer needed), t = e V1 + R{e} W1
+        _gemm(b'N', b'N', H, N, O, 1.0, w1, H, e, O, 0.0, rz, H)
+        _gemm(b'N', b'N', H, N, O, 1.0, v1, H, e, O, 0.0, t, H)
+        _gemm(b'N', b'N', H, N, O, 1.0, w1, H, ry, O, 1.0, t, H)
+        for p in range(NH):
+            t[p] = d2[p] * ra[p] * rz[p] + dz[p] * t[p]
+        # hidden layer: R{gW2}^T = X^T R{delta} ; R{gbh} = sum_d R{delta}
+        _gemm(b'N', b'T', I, H, N, 1.0, self._x, I, t, H, 0.0, out, I)
+        for j in range(H):
+            out[self._o_bh + j] = 0.0
+        for d in range(N):
+            for j in range(H):
+                out[self._o_bh + j] += t[d * H + j]
+        free(buf)
+        for p in range(self.ndim):
+            if self._in_reg(p):
+                out[p] += two_lam * v[p]
+
+    # ------------------------------------------------------------------ dense Hessian
+    cdef inline Py_ssize_t _hid(self, int j, int k) noexcept nogil:
+        """Flat index of the weight from input k (k == n_in: the bias) into hidden node j."""
+        if k < self.n_in:
+            return <Py_ssize_t> j * self.n_in + k
+        return self._o_bh + j
+
+    cdef inline Py_ssize_t _out(self, int i, int j) noexcept nogil:
+        """Flat index of the weight from hidden node j (j == n_hidden: the bias) into output i."""
+        if j < self.n_hidden:
+            return self._o_w1 + <Py_ssize_t> i * self.n_hidden + j
+        return self._o_bo + i
+
+    cdef void _hessian_dense(self, const double* w, double* hess) noexcept nogil:
+        """H = sum_d [J_d^T C_d J_d + sum_i e_di d2 y_di] + 2 lam diag(mask).
+
+        J_d = dy/dW of item d, C_d = d2 loss/dy2 (1/N included), e_d = dloss/dy.  The
+        hidden-hidden blocks (one per pair of hidden nodes, (I+1)^2 each) and the
+        output-hidden blocks are weighted Gram matrices of the inputs, computed by dgemm.
+        """
+        cdef int I = self.n_in, H = self.n_hidden, O = self.n_out, N = self.n_data
+        cdef int c1 = I + 1, h1 = H + 1, i, i2, j, j2, k, k2, r
+        cdef Py_ssize_t n = self.ndim, d, p, q, NH = <Py_ssize_t> N * H
+        cdef const double* w1 = w + self._o_w1
+        cdef double acc, cij, inv_n = 1.0 / N
+        cdef double* z = <double*> malloc((3 * NH + 2 * <Py_ssize_t> N * O) * sizeof(double))
+        cdef double* xt = <double*> malloc(<Py_ssize_t> N * c1 * sizeof(double))
+        cdef double* cg = <double*> malloc(<Py_ssize_t> N * O * H * sizeof(double))
+        cdef double* mm = <double*> malloc(<Py_ssize_t> N * H * H * sizeof(double))
+        cdef double* yw = <double*> malloc(<Py_ssize_t> N * (c1 if c1 > O * h1 else O * h1)
+                                           * sizeof(double))
+        cdef double* tb = <double*> malloc(<Py_ssize_t> c1 * (c1 if c1 > O * h1 else O * h1)
+                                           * sizeof(double))
+        cdef double* cc = <double*> malloc(<Py_ssize_t> O * O * sizeof(double))
+        cdef double* zt = <double*> malloc(h1 * sizeof(double))
+        if (z == NULL or xt == NULL or cg == NULL or mm == NULL or yw == NULL or tb == NULL
+                or cc == NULL or zt == NULL):
+            for p in range(n * n):
+                hess[p] = NAN
+            free(z); free(xt); free(cg); free(mm); free(yw); free(tb); free(cc); free(zt)
+            return
+        cdef double* dz = z + NH
+        cdef double* d2 = z + 2 * NH
+        cdef double* e = z + 3 * NH
+        cdef double* pr = e + <Py_ssize_t> N * O
+        memset(hess, 0, n * n * sizeof(double))
+        self._forward_blas(w, z, dz, d2, e, NULL if self._mse else pr)
+        for d in range(N):
+            for k in range(I):
+                xt[d * c1 + k] = self._x[d * I + k]
+            xt[d * c1 + I] = 1.0
+        # per item: C_d, CG_d = C_d G_d (G_d[i, j] = W1_ij dz_dj), M_d = G_d^T CG_d + diag(s d2)
+        for d in range(N):
+            for i in range(O):
+                for i2 in range(O):
+                    if self._mse:
+                        cc[i * O + i2] = 2.0 * inv_n if i == i2 else 0.0
+                    else:
+                        cc[i * O + i2] = ((pr[d * O + i] if i == i2 else 0.0)
+                                          - pr[d * O + i] * pr[d * O + i2]) * inv_n
+            for i in range(O):
+                for j in range(H):
+                    acc = 0.0
+                    for i2 in range(O):
+                        acc += cc[i * O + i2] * w1[i2 * H + j]
+                    cg[(d * O + i) * H + j] = acc * dz[d * H + j]
+            for j in range(H):
+                for j2 in range(H):
+                    acc = 0.0
+                    for i in range(O):
+                        acc += w1[i * H + j] * cg[(d * O + i) * H + j2]
+                    mm[(d * H + j) * H + j2] = acc * dz[d * H + j]
+                acc = 0.0
+                for i in range(O):
+                    acc += w1[i * H + j] * e[d * O + i]
+                mm[(d * H + j) * H + j] += acc * d2[d * H + j]
+            # output-output block: sum_d C_d,ii' zt_j zt_j'
+            for j in range(H):
+                zt[j] = z[d * H + j]
+            zt[H] = 1.0
+            for i in range(O):
+                for j in range(h1):
+                    p = self._out(i, j)
+                    for i2 in range(O):
+                        cij = cc[i * O + i2] * zt[j]
+                        if cij == 0.0:
+                            continue
+                        for j2 in range(h1):
+                            hess[p * n + self._out(i2, j2)] += cij * zt[j2]
+        # hidden-hidden blocks: T = Xt^T diag(M_jj') Xt
+        for j in range(H):
+            for j2 in range(j, H):
+                for d in range(N):
+                    acc = mm[(d * H + j) * H + j2]
+                    for k in range(c1):
+                        yw[d * c1 + k] = acc * xt[d * c1 + k]
+                _gemm(b'N', b'T', c1, c1, N, 1.0, yw, c1, xt, c1, 0.0, tb, c1)
+                for k in range(c1):
+                    p = self._hid(j, k)
+                    for k2 in range(c1):
+                        q = self._hid(j2, k2)
+                        hess[p * n + q] = tb[k * c1 + k2]
+                        hess[q * n + p] = tb[k * c1 + k2]
+        # output-hidden blocks, one dgemm per hidden node j2:
+        # P[(i, j), d] = CG_d[i, j2] zt_dj + [j == j2] e_di dz_dj2 ; T = P Xt
+        for j2 in range(H):
+            for i in range(O):
+                for j in range(h1):
+                    r = i * h1 + j
+                    for d in range(N):
+                        acc = cg[(d * O + i) * H + j2] * (z[d * H + j] if j < H else 1.0)
+                        if j == j2:
+                            acc += e[d * O + i] * dz[d * H + j2]
+                        yw[r * <Py_ssize_t> N + d] = acc
+            _gemm(b'N', b'N', c1, O * h1, N, 1.0, xt, c1, yw, N, 0.0, tb, c1)
+            for i in range(O):
+                for j in range(h1):
+                    p = self._out(i, j)
+                    r = i * h1 + j
+                    for k in range(c1):
+                        q = self._hid(j2, k)
+                        hess[p * n + q] = tb[r * c1 + k]
+                        hess[q * n + p] = tb[r * c1 + k]
+        for p in range(n):
+            if self._in_reg(p):
+                hess[p * n + p] += 2.0 * self.lam
+        free(z); free(xt); free(cg); free(mm); free(yw); free(tb); free(cc); free(zt)
+
+    # ------------------------------------------------------------------ CompiledLandscape
+    cdef double c_energy(self, const double* x) noexcept nogil:
+        if self._blas:
+            return self._eg_blas(x, NULL)
+        return self._eg_fused(x, NULL)
+
+    cdef double c_energy_gradient(self, const double* x, double* grad) noexcept nogil:
+        if self._blas:
+            return self._eg_blas(x, grad)
+        return self._eg_fused(x, grad)
+
+    cdef void c_hessian(self, const double* x, double* hess) noexcept nogil:
+        self._hessian_dense(x, hess)
+
+    cdef void c_hessian_vector(self, const double* x, const double* v, double* out) noexcept nogil:
+        if self._blas:
+            self._hv_blas(x, v, out)
+        else:
+            self._hv_fused(x, v, out)
+
+
+def _rebuild(n_in, n_hidden, n_out, x, labels, targets, lam, reg_biases, activation, loss, path):
+    """Unpickle an :class:`NNKernel` (used by ``__reduce__``)."""
+    return NNKernel(n_in, n_hidden, n_out, x, labels=labels, targets=targets, lam=lam,
+                    reg_biases=reg_biases, activation=activation, loss=loss, path=path)
