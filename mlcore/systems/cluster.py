@@ -1,0 +1,133 @@
+"""The ``cluster`` landscape (SPEC 2.1): N atoms with Lennard-Jones plus Axilrod-Teller.
+
+    [system]
+    kind = "cluster"
+    natoms = 38          # required, >= 2
+    gamma = 0.0          # Axilrod-Teller strength; 0 gives plain LJ_N
+    box = 4.24           # side of the cube of random starts; default (2 natoms)^(1/3)
+    energy_tol = 3.8e-5  # optional; default 1e-6 per atom
+    distance_tol = 0.01  # optional; default 1e-2
+
+Reduced units (epsilon = sigma = 1).  Coordinates are flat ``(x1, y1, z1, x2, ...)``,
+``ndim = 3 natoms``.  The arithmetic lives in :class:`kernels.cluster.ClusterKernel`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from mlcore.landscape import CompiledSystem, as_coords
+from mlcore.validate import as_float, as_int, check_keys, require
+
+_WHERE = "[system] (kind = 'cluster')"
+_ALLOWED_KEYS = ("natoms", "gamma", "box", "energy_tol", "distance_tol")
+
+#: Reduced number density of the default cube of random starts (atoms per sigma^3).
+DEFAULT_START_DENSITY = 0.5
+
+#: Putative global-minimum energies of LJ_N (gamma = 0), for tests and examples.
+lj_global_minimum_energies = {7: -16.505384, 13: -44.326801, 38: -173.928427}
+
+
+def default_box(natoms: int) -> float:
+    """Default side of the cube of random starts: ``(natoms / 0.5)^(1/3)``.
+
+    The cube then holds the atoms at a reduced number density of 0.5, about half that of
+    the close-packed LJ solid: compact enough that a quench from it usually ends in one
+    cluster rather than evaporating atoms, loose enough that starts are varied
+    (side 1.82 for N = 3, 2.96 for N = 13, 4.24 for N = 38).
+    """
+    return float((natoms / DEFAULT_START_DENSITY) ** (1.0 / 3.0))
+
+
+class ClusterSystem(CompiledSystem):
+    """Lennard-Jones cluster with an optional Axilrod-Teller three-body term.
+
+    Parameters
+    ----------
+    natoms : int
+        Number of atoms N (>= 2); ``ndim = 3 N``.
+    gamma : float, optional
+        Strength of the Axilrod-Teller term (reduced units); 0 gives plain LJ_N.
+    box : float, optional
+        Side of the cube, centred on the origin, from which :meth:`random_coords` draws
+        atom positions uniformly.  Default :func:`default_box` (density 0.5); the
+        triatomic data set uses ``2**(1/3)``.
+    energy_tol : float, optional
+        Absolute energy tolerance of the identity test of minima.  Default ``1e-6 * N``
+        (1e-6 per atom): far above the rounding error of the energy and the energy error of
+        a quench to RMS gradient 1e-6, far below the gaps between distinct minima.  Two
+        minima within it are then compared by distance.
+    distance_tol : float, optional
+        Tolerance on the distance after alignment (translation, rotation, inversion and
+        permutation), in units of sigma.  Default 1e-2, about 1 % of a bond length.
+
+    Attributes
+    ----------
+    n_zero_modes : int
+        6 (three translations, three rotations); 5 for the dimer, which is linear.  A linear
+        minimum of a larger cluster (the gamma = 2 triatomic chain) also has only 5.
+    """
+
+    kind = "cluster"
+    n_zero_modes = 6
+    distance_tol = 1e-2
+
+    def __init__(self, natoms: int, gamma: float = 0.0, box: float | None = None,
+                 energy_tol: float | None = None, distance_tol: float | None = None):
+        from kernels.cluster import ClusterKernel
+
+        self.natoms = as_int(natoms, "natoms", _WHERE, minimum=2)
+        self.gamma = as_float(gamma, "gamma", _WHERE)
+        self.box = default_box(self.natoms) if box is None else as_float(
+            box, "box", _WHERE, minimum=0.0, strict_min=True)
+        self._box_given = box is not None
+        self._energy_tol_given = energy_tol is not None
+        self._distance_tol_given = distance_tol is not None
+        self.energy_tol = (1e-6 * self.natoms if energy_tol is None else
+                           as_float(energy_tol, "energy_tol", _WHERE, minimum=0.0, strict_min=True))
+        if distance_tol is not None:
+            self.distance_tol = as_float(distance_tol, "distance_tol", _WHERE,
+                                         minimum=0.0, strict_min=True)
+        self.n_zero_modes = 5 if self.natoms == 2 else 6
+        super().__init__(ClusterKernel(self.natoms, self.gamma))
+
+    def __repr__(self) -> str:
+        return f"ClusterSystem(natoms={self.natoms}, gamma={self.gamma!r}, box={self.box!r})"
+
+    # ------------------------------------------------------------------ sampling
+    def random_coords(self, rng: np.random.Generator) -> np.ndarray:
+        """Atoms uniform in the cube ``[-box/2, box/2]^3``; shape ``(3 natoms,)``."""
+        return rng.uniform(-0.5 * self.box, 0.5 * self.box, size=self.ndim)
+
+    # ------------------------------------------------------------------ identity
+    def align(self, coords_ref, coords) -> tuple[float, np.ndarray]:
+        """Align ``coords`` onto ``coords_ref`` by translation, rotation, inversion, permutation.
+
+        Returns ``(distance, aligned)``; see :func:`mlcore.align.cluster.align_clusters`.
+        """
+        from mlcore.align.cluster import align_clusters
+
+        distance, aligned = align_clusters(as_coords(coords_ref, self.ndim),
+                                           as_coords(coords, self.ndim), self.natoms)
+        return float(distance), as_coords(aligned, self.ndim)
+
+    # ------------------------------------------------------------------ storage
+    def config(self) -> dict:
+        """The ``[system]`` table: kind, natoms, gamma, box (and tolerances if set)."""
+        table = {"kind": "cluster", "natoms": self.natoms, "gamma": self.gamma, "box": self.box}
+        if self._energy_tol_given:
+            table["energy_tol"] = self.energy_tol
+        if self._distance_tol_given:
+            table["distance_tol"] = self.distance_tol
+        return table
+
+    @classmethod
+    def from_config(cls, table: dict, base_dir: Path | None = None) -> "ClusterSystem":
+        """Build from the ``[system]`` table (``kind`` may be present or already removed)."""
+        table = {k: v for k, v in table.items() if k != "kind"}
+        check_keys(table, _ALLOWED_KEYS, _WHERE)
+        natoms = as_int(require(table, "natoms", _WHERE), "natoms", _WHERE, minimum=2)
+        return cls(natoms, gamma=table.get("gamma", 0.0), box=table.get("box"),
+                   energy_tol=table.get("energy_tol"), distance_tol=table.get("distance_tol"))
