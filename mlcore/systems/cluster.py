@@ -124,7 +124,7 @@ class ClusterSystem(CompiledSystem):
         return table
 
     @classmethod
-    def from_config(cls, table: dict, base_dir: Path | None = None) -> "ClusterSystem":
+    def from_config(cls, table: dict, base_dir: Path | None = None) -> ClusterSystem:
         """Build from the ``[system]`` table (``kind`` may be present or already removed)."""
         table = {k: v for k, v in table.items() if k != "kind"}
         check_keys(table, _ALLOWED_KEYS, _WHERE)
