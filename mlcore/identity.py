@@ -18,7 +18,7 @@ import numpy as np
 
 from mlcore.landscape import as_coords
 
-__all__ = ["MinimumIdentity", "MinimaIndex"]
+__all__ = ["MinimaIndex", "MinimumIdentity"]
 
 
 class MinimumIdentity:

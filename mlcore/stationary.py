@@ -56,8 +56,15 @@ import numpy as np
 
 from mlcore.landscape import as_coords
 
-__all__ = ["StationaryInfo", "characterise", "classify_eigenvalues", "is_minimum", "index_of",
-           "DEFAULT_ZERO_TOL", "ZERO_GAP_FACTOR"]
+__all__ = [
+    "DEFAULT_ZERO_TOL",
+    "ZERO_GAP_FACTOR",
+    "StationaryInfo",
+    "characterise",
+    "classify_eigenvalues",
+    "index_of",
+    "is_minimum",
+]
 
 DEFAULT_ZERO_TOL = 1e-6
 """Default relative tolerance: ``|lambda| <= zero_tol * max|lambda|`` counts as zero."""

@@ -64,7 +64,7 @@ def test_index_finds_matches_with_few_distance_calls():
     energies = rng.uniform(-100.0, 0.0, n)          # mean spacing 0.05 >> energy_tol 1e-3
     coords = rng.standard_normal((n, 5))
     for e, x in zip(energies, coords):
-        idx, new = index.find_or_add(e, x)
+        _idx, new = index.find_or_add(e, x)
         assert new is True
     assert len(index) == n
     assert system.n_distance < 100          # a linear scan would make ~n^2 / 2 = 2e6 calls

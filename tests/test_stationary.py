@@ -6,8 +6,13 @@ from scipy.optimize import minimize
 from kernels.reference import cluster as cluster_ref
 from mlcore.landscape import System
 from mlcore.numderiv import fd_gradient
-from mlcore.stationary import (StationaryInfo, characterise, classify_eigenvalues, index_of,
-                               is_minimum)
+from mlcore.stationary import (
+    StationaryInfo,
+    characterise,
+    classify_eigenvalues,
+    index_of,
+    is_minimum,
+)
 
 
 class Quadratic(System):
@@ -87,7 +92,7 @@ class ClusterRef(System):
 
 def quench(system, x0):
     res = minimize(system.energy_gradient, x0, jac=True, method="L-BFGS-B",
-                   options=dict(gtol=1e-11, ftol=1e-15, maxiter=20000))
+                   options={"gtol": 1e-11, "ftol": 1e-15, "maxiter": 20000})
     return res.x
 
 
