@@ -94,7 +94,7 @@ STATUS_LINESEARCH_FAILED = 2
 STATUS_NONFINITE_START = 3
 STATUS_OUT_OF_MEMORY = 4
 
-_DEFAULTS = dict(tol=1e-6, M=4, max_step=0.1, max_rise=1e-4, max_iter=10000, H0=0.1)
+_DEFAULTS = {"tol": 1e-6, "M": 4, "max_step": 0.1, "max_rise": 1e-4, "max_iter": 10000, "H0": 0.1}
 
 
 def _dot(a: np.ndarray, b: np.ndarray) -> float:
@@ -354,8 +354,8 @@ class LBFGS:
 
     def settings(self) -> dict:
         """The options as a plain dict (for provenance records)."""
-        return dict(tol=self.tol, M=self.M, max_step=self.max_step, max_rise=self.max_rise,
-                    max_iter=self.max_iter, H0=self.H0)
+        return {"tol": self.tol, "M": self.M, "max_step": self.max_step, "max_rise": self.max_rise,
+                    "max_iter": self.max_iter, "H0": self.H0}
 
     def __repr__(self) -> str:
         opts = ", ".join(f"{k}={v!r}" for k, v in self.settings().items())
