@@ -1,0 +1,54 @@
+"""Run every benchmark of the suite in one go and print their tables.
+
+1. ``bench_kernels``: microseconds per energy + gradient, compiled kernel vs NumPy reference.
+2. ``bench_quench``: LJ38 quenches per second, ours vs pele vs scipy, with final-energy
+   agreement, from random starts and from basin-hopping steps.
+
+Usage::
+
+    python benchmarks/run_all.py [--quick] [-n N_QUENCHES]
+
+``--quick`` (or ``MLBENCH_QUICK=1``) makes a smoke run of a few seconds.
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_kernels  # imports common first, which pins the BLAS threads
+import bench_quench
+from common import quick_mode
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description="all benchmarks of the suite")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run (also MLBENCH_QUICK=1)")
+    parser.add_argument("-n", "--n-starts", type=int, default=None,
+                        help="LJ38 quenches per method (default 300, quick 20)")
+    args = parser.parse_args(argv)
+    quick = quick_mode(args.quick)
+    t0 = time.perf_counter()
+    print(f"# mllandscape benchmarks ({'quick' if quick else 'full'} mode) on "
+          f"{platform.node()}, Python {platform.python_version()}, "
+          f"{time.strftime('%Y-%m-%d %H:%M:%S %Z')}\n")
+    print("## 1. Kernels\n")
+    kernel_rows = bench_kernels.run(quick=quick)
+    print(bench_kernels.report(kernel_rows))
+    print("\n## 2. LJ38 quenches\n")
+    n = args.n_starts or (20 if quick else 300)
+    quench = {}
+    for start_set in ("random", "hopping"):
+        quench[start_set] = bench_quench.run(n_starts=n, start_set=start_set,
+                                             repeats=1 if quick else 3)
+        print(bench_quench.report(quench[start_set]) + "\n")
+    print(f"(total {time.perf_counter() - t0:.1f} s)")
+    return {"kernels": kernel_rows, "quench": quench}
+
+
+if __name__ == "__main__":
+    main()
