@@ -143,7 +143,7 @@ def check_labels(y, n_rows: int, label: str, where: str) -> np.ndarray:
         bad = ~np.isfinite(y) | (y != np.round(y))
         if bad.any():
             i = int(np.argmax(bad))
-            raise InputError(f"{where}: {label}[{i}] = {y[i]!r} is not an integer class label")
+            raise InputError(f"{where}: {label}[{i}] = {y[i]} is not an integer class label")
     y = y.astype(np.int64)
     if (y < 0).any():
         i = int(np.argmax(y < 0))
