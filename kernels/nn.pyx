@@ -639,6 +639,15 @@ cdef class NNKernel(CompiledLandscape):
                             continue
                         for j2 in range(h1):
                             hess[p * n + self._out(i2, j2)] += cij * zt[j2]
+        # make the output-output block exactly symmetric (the sums above round differently)
+        for i in range(O):
+            for j in range(h1):
+                p = self._out(i, j)
+                for i2 in range(O):
+                    for j2 in range(h1):
+                        q = self._out(i2, j2)
+                        if p < q:
+                            hess[q * n + p] = hess[p * n + q]
         # hidden-hidden blocks: T = Xt^T diag(M_jj') Xt
         for j in range(H):
             for j2 in range(j, H):

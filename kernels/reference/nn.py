@@ -50,7 +50,7 @@ def reg_mask(n_in: int, n_hidden: int, n_out: int, reg_biases: bool = True) -> n
     """1.0 for weights in the L2 term, 0.0 for the others; shape ``(ndim,)``."""
     mask = np.ones(n_params(n_in, n_hidden, n_out))
     if not reg_biases:
-        w2, bh, w1, bo = unpack(mask, n_in, n_hidden, n_out)
+        _, bh, _, bo = unpack(mask, n_in, n_hidden, n_out)
         bh[:] = 0.0
         bo[:] = 0.0
     return mask
@@ -142,7 +142,7 @@ class NNReference:
     def energy_gradient(self, coords):
         """``(E, grad)`` at ``coords``; grad has shape ``(ndim,)``."""
         w = np.asarray(coords, dtype=np.float64)
-        (w2, bh, w1, bo), z, d1, _, y = self._forward(w)
+        (_, _, w1, _), z, d1, _, y = self._forward(w)
         e_data, e, _ = self._loss_terms(y)
         s = e @ w1                       # (N, H)
         delta = d1 * s
@@ -154,7 +154,7 @@ class NNReference:
         """``H(coords) @ vec`` by the R-operator (Pearlmutter 1994); shape ``(ndim,)``."""
         w = np.asarray(coords, dtype=np.float64)
         v = np.asarray(vec, dtype=np.float64)
-        (w2, bh, w1, bo), z, d1, d2, y = self._forward(w)
+        (_, _, w1, _), z, d1, d2, y = self._forward(w)
         _, e, p = self._loss_terms(y)
         v2, vbh, v1, vbo = unpack(v, self.n_in, self.n_hidden, self.n_out)
         ra = self.x @ v2.T + vbh                  # R{a}
@@ -177,7 +177,7 @@ class NNReference:
         """
         w = np.asarray(coords, dtype=np.float64)
         ni, nh, no, n = self.n_in, self.n_hidden, self.n_out, self.n_data
-        (w2, bh, w1, bo), z, d1, d2, y = self._forward(w)
+        (_, _, w1, _), z, d1, d2, y = self._forward(w)
         _, e, p = self._loss_terms(y)
         if self.loss == "xent":
             c = (np.einsum("di,ij->dij", p, np.eye(no)) - np.einsum("di,dj->dij", p, p)) / n

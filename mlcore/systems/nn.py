@@ -1,0 +1,345 @@
+"""The ``nn`` landscape: a single-hidden-layer network classifier or regressor (SPEC 2.2).
+
+    [system]
+    kind = "nn"
+    hidden = 3                 # number of hidden nodes (required)
+    activation = "tanh"        # or "linear"
+    loss = "xent"              # softmax cross-entropy against labels, or "mse" against targets
+    lam = 1e-4                 # L2 coefficient lambda
+    reg_biases = true          # include the biases in the L2 term
+    standardise = false        # standardise the inputs with the training mean / std
+    [system.data]              # passed to mlcore.datasets.load_dataset
+    kind = "triatomic"
+    ...
+
+The cost, its normalisation and the flat parameter layout are those of :mod:`kernels.nn`::
+
+    xent: E = -(1/N) sum_d ln softmax(y^d)_{c(d)}   + lam * sum_R w^2
+    mse:  E =  (1/N) sum_d sum_i (y^d_i - t^d_i)^2   + lam * sum_R w^2
+    coords = [ W2 (H, I) row-major | b^h (H) | W1 (O, H) row-major | b^o (O) ]
+
+Zero modes (:attr:`NNSystem.n_zero_modes`), for a generic minimum.  The biases count as
+"unregularised" when ``reg_biases`` is false or ``lam == 0``.
+
+* tanh: one (the common shift of the output biases, which softmax ignores) for xent with
+  unregularised biases; none otherwise.
+* linear: ``y = W1 (W2 x + b^h) + b^o`` is unchanged by ``W2 -> M W2, b^h -> M b^h,
+  W1 -> W1 M^-1`` for any invertible ``H x H`` matrix ``M``; the L2 term keeps only the
+  orthogonal ``M``: ``H (H - 1) / 2`` zero modes when ``lam > 0``, ``H^2`` when ``lam = 0``.
+  With unregularised biases the hidden biases can also be shifted (``b^h -> b^h + delta``,
+  ``b^o -> b^o - W1 delta``): ``H`` more, and for xent the output-bias shift: one more.
+  The count assumes every hidden direction is used (``W2`` and ``W1`` of full rank ``H``,
+  which needs ``H <= min(n_in, n_out)``); a linear network whose minimum switches off hidden
+  directions has further (non-quadratic) flat directions.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mlcore.errors import InputError
+from mlcore.landscape import CompiledSystem, as_coords
+from mlcore.validate import as_choice, as_float, as_int, check_keys, require
+
+__all__ = ["NNSystem"]
+
+_ALLOWED_KEYS = ("hidden", "activation", "loss", "lam", "reg_biases", "standardise", "data",
+                 "energy_tol", "distance_tol")
+_WHERE = "[system] (kind = 'nn')"
+
+
+def _softmax(y: np.ndarray) -> np.ndarray:
+    m = y.max(axis=1, keepdims=True)
+    p = np.exp(y - m)
+    return p / p.sum(axis=1, keepdims=True)
+
+
+class NNSystem(CompiledSystem):
+    """A one-hidden-layer network cost function over a fixed training set.
+
+    Parameters
+    ----------
+    x_train : array_like, shape (n_train, n_in)
+        Training inputs (raw, before the optional standardisation).
+    y_train : array_like
+        Class labels, int, shape ``(n_train,)`` (``loss="xent"``), or real targets, shape
+        ``(n_train, n_out)`` or ``(n_train,)`` for one output (``loss="mse"``).
+    n_hidden : int
+        Number of hidden nodes H.
+    lam : float
+        L2 coefficient lambda (default 0).
+    reg_biases : bool
+        Whether the biases are in the L2 term (default True).
+    activation : {"tanh", "linear"}
+    loss : {"xent", "mse"}
+    n_out : int, optional
+        Number of outputs; default ``max(label) + 1`` over train and test labels (xent) or the
+        number of target columns (mse).
+    x_test, y_test : array_like, optional
+        A test set in the same form (stored, standardised like the training set).
+    standardise : bool
+        Subtract the training mean and divide by the training standard deviation, per input
+        feature (a feature with zero spread is divided by 1).  The same transformation is
+        applied to the test set and to the inputs given to :meth:`predictions` and friends.
+    data_config : dict, optional
+        The data table that rebuilds the data (stored by :meth:`config`).
+    path : {"auto", "fused", "blas"}
+        Kernel code path (see :mod:`kernels.nn`).
+    energy_tol, distance_tol : float, optional
+        Tolerances of the identity test of minima.
+
+    Attributes
+    ----------
+    n_in, n_hidden, n_out : int
+    x_train, x_test : ndarray
+        The (standardised) inputs the cost function sees.
+    y_train, y_test : ndarray or None
+    input_mean, input_std : ndarray, shape (n_in,), or None
+        The standardisation (None when ``standardise`` is false).
+    """
+
+    kind = "nn"
+
+    def __init__(self, x_train, y_train, n_hidden: int, lam: float = 0.0, reg_biases: bool = True,
+                 activation: str = "tanh", loss: str = "xent", n_out: int | None = None,
+                 x_test=None, y_test=None, standardise: bool = False,
+                 data_config: dict | None = None, path: str = "auto",
+                 energy_tol: float | None = None, distance_tol: float | None = None):
+        from kernels.nn import NNKernel
+
+        x_train = np.array(x_train, dtype=np.float64)
+        if x_train.ndim == 1:
+            x_train = x_train[:, None]
+        if x_train.ndim != 2 or x_train.shape[0] == 0:
+            raise ValueError(f"x_train must have shape (n_train >= 1, n_in), got {x_train.shape}")
+        self.n_in = int(x_train.shape[1])
+        self.n_hidden = int(n_hidden)
+        self.activation = activation
+        self.loss = loss
+        self.lam = float(lam)
+        self.reg_biases = bool(reg_biases)
+        self.standardise = bool(standardise)
+        self.data_config = None if data_config is None else dict(data_config)
+        if self.standardise:
+            mean = x_train.mean(axis=0)
+            std = x_train.std(axis=0)
+            self.input_mean = mean
+            self.input_std = np.where(std > 0.0, std, 1.0)
+        else:
+            self.input_mean = self.input_std = None
+        self.x_train = self.transform_inputs(x_train)
+        self.x_test = None if x_test is None else self.transform_inputs(x_test)
+        if loss == "xent":
+            self.y_train = self._as_labels(y_train, self.x_train.shape[0], "y_train")
+            self.y_test = (None if y_test is None
+                           else self._as_labels(y_test, self.x_test.shape[0], "y_test"))
+            if n_out is None:
+                top = self.y_train.max()
+                if self.y_test is not None and self.y_test.size:
+                    top = max(top, self.y_test.max())
+                n_out = int(top) + 1
+            kern = NNKernel(self.n_in, self.n_hidden, int(n_out), self.x_train,
+                            labels=self.y_train, lam=self.lam, reg_biases=self.reg_biases,
+                            activation=activation, loss=loss, path=path)
+        elif loss == "mse":
+            self.y_train = self._as_targets(y_train, self.x_train.shape[0], "y_train")
+            self.y_test = (None if y_test is None
+                           else self._as_targets(y_test, self.x_test.shape[0], "y_test"))
+            if n_out is None:
+                n_out = self.y_train.shape[1]
+            kern = NNKernel(self.n_in, self.n_hidden, int(n_out), self.x_train,
+                            targets=self.y_train, lam=self.lam, reg_biases=self.reg_biases,
+                            activation=activation, loss=loss, path=path)
+        else:
+            raise ValueError(f"loss must be 'xent' or 'mse', got {loss!r}")
+        self.n_out = int(n_out)
+        super().__init__(kern)
+        if energy_tol is not None:
+            self.energy_tol = float(energy_tol)
+        if distance_tol is not None:
+            self.distance_tol = float(distance_tol)
+        self.n_zero_modes = self._count_zero_modes()
+
+    # ------------------------------------------------------------------ construction helpers
+    @staticmethod
+    def _as_labels(y, n, name):
+        y = np.asarray(y)
+        if y.ndim != 1 or y.shape[0] != n:
+            raise ValueError(f"{name} must be labels of shape ({n},), got {y.shape}")
+        if y.size and (y.dtype.kind == "f" and not np.all(y == np.round(y))):
+            raise ValueError(f"{name} must hold integer class labels")
+        y = y.astype(np.int64)
+        if y.size and y.min() < 0:
+            raise ValueError(f"{name} has negative labels")
+        return y
+
+    @staticmethod
+    def _as_targets(y, n, name):
+        y = np.array(y, dtype=np.float64)
+        if y.ndim == 1:
+            y = y[:, None]
+        if y.ndim != 2 or y.shape[0] != n:
+            raise ValueError(f"{name} must be targets of shape ({n}, n_out), got {y.shape}")
+        return y
+
+    def _count_zero_modes(self) -> int:
+        h = self.n_hidden
+        free_biases = (not self.reg_biases) or self.lam == 0.0
+        count = 1 if (self.loss == "xent" and free_biases) else 0
+        if self.activation == "linear":
+            count += h * (h - 1) // 2 if self.lam > 0.0 else h * h
+            if free_biases:
+                count += h
+        return count
+
+    # ------------------------------------------------------------------ inputs and outputs
+    def transform_inputs(self, x) -> np.ndarray:
+        """Raw inputs -> what the network sees (standardised if asked), shape (n, n_in)."""
+        x = np.array(x, dtype=np.float64)
+        if x.ndim == 1:
+            x = x.reshape(-1, self.n_in) if self.n_in > 1 else x[:, None]
+        if x.shape[1] != self.n_in:
+            raise ValueError(f"inputs must have {self.n_in} features, got {x.shape[1]}")
+        if self.standardise:
+            x = (x - self.input_mean) / self.input_std
+        return np.ascontiguousarray(x)
+
+    def unpack(self, coords):
+        """Views ``(W2 (H, I), b^h (H,), W1 (O, H), b^o (O,))`` of ``coords``."""
+        w = as_coords(coords, self.ndim)
+        i, h, o = self.n_in, self.n_hidden, self.n_out
+        return (w[:h * i].reshape(h, i), w[h * i:h * i + h],
+                w[h * i + h:h * i + h + o * h].reshape(o, h), w[h * i + h + o * h:])
+
+    def predictions(self, coords, x=None) -> np.ndarray:
+        """Network outputs ``y`` (before softmax), shape ``(n, n_out)``.
+
+        ``x`` are raw inputs (standardised here like the training set); default the
+        training inputs.
+        """
+        w2, bh, w1, bo = self.unpack(coords)
+        xx = self.x_train if x is None else self.transform_inputs(x)
+        a = xx @ w2.T + bh
+        z = np.tanh(a) if self.activation == "tanh" else a
+        return z @ w1.T + bo
+
+    def probabilities(self, coords, x=None) -> np.ndarray:
+        """Softmax class probabilities, shape ``(n, n_out)`` (rows sum to 1)."""
+        return _softmax(self.predictions(coords, x))
+
+    def predicted_labels(self, coords, x=None) -> np.ndarray:
+        """The class of largest output for each input, int64, shape ``(n,)``."""
+        return np.argmax(self.predictions(coords, x), axis=1).astype(np.int64)
+
+    def misclassified(self, coords, x=None, y=None) -> np.ndarray:
+        """Boolean mask, shape ``(n,)``: True where the predicted class is not the true one.
+
+        ``y`` are labels (shape ``(n,)``) or, for targets of shape ``(n, n_out)``, the class
+        of the largest target.  Default ``x, y``: the training set.
+        """
+        if x is None:
+            x_net = self.x_train
+            y = self.y_train if y is None else y
+        else:
+            x_net = self.transform_inputs(x)
+            if y is None:
+                raise ValueError("misclassified(coords, x, y) needs y when x is given")
+        y = np.asarray(y)
+        if y.ndim == 2:
+            y = np.argmax(y, axis=1)
+        w2, bh, w1, bo = self.unpack(coords)
+        a = x_net @ w2.T + bh
+        z = np.tanh(a) if self.activation == "tanh" else a
+        return np.argmax(z @ w1.T + bo, axis=1) != y.astype(np.int64)
+
+    # ------------------------------------------------------------------ sampling and identity
+    def random_coords(self, rng: np.random.Generator) -> np.ndarray:
+        """Random parameters drawn from ``rng``.
+
+        Every parameter is uniform in ``[-1, 1]``, except the input-to-hidden weights ``W2``,
+        which are uniform in ``[-a, a]`` with ``a = min(1, 3 / sqrt(n_in))`` so that wide
+        inputs (MNIST) do not start with saturated tanh nodes; for ``n_in <= 9`` everything is
+        uniform in ``[-1, 1]``.
+        """
+        coords = rng.uniform(-1.0, 1.0, self.ndim)
+        a = min(1.0, 3.0 / np.sqrt(self.n_in))
+        coords[:self.n_hidden * self.n_in] *= a
+        return coords
+
+    def align(self, coords_ref, coords) -> tuple[float, np.ndarray]:
+        """Align ``coords`` onto ``coords_ref`` by hidden-node permutations and sign flips.
+
+        See :func:`mlcore.align.network.align_networks`.  Sign flips are allowed for both
+        activations (tanh and the identity are odd).  Returns ``(distance, aligned)``.
+        """
+        from mlcore.align.network import align_networks
+
+        return align_networks(as_coords(coords_ref, self.ndim), as_coords(coords, self.ndim),
+                              self.n_in, self.n_hidden, self.n_out, allow_sign_flip=True)
+
+    # ------------------------------------------------------------------ storage
+    def config(self) -> dict[str, Any]:
+        """The ``[system]`` table that rebuilds this landscape (needs ``data_config``)."""
+        if self.data_config is None:
+            raise ValueError("this network was built from arrays without a data table "
+                             "(data_config) and cannot be rebuilt from a [system] table")
+        table = {"kind": "nn", "hidden": self.n_hidden, "activation": self.activation,
+                 "loss": self.loss, "lam": self.lam, "reg_biases": self.reg_biases,
+                 "standardise": self.standardise, "data": dict(self.data_config)}
+        if self.energy_tol != type(self).energy_tol:
+            table["energy_tol"] = self.energy_tol
+        if self.distance_tol != type(self).distance_tol:
+            table["distance_tol"] = self.distance_tol
+        return table
+
+    @classmethod
+    def from_config(cls, table: dict, base_dir: str | Path | None = None) -> NNSystem:
+        """Build from the ``[system]`` table (without ``kind``); see the module docstring.
+
+        The ``data`` sub-table goes to :func:`mlcore.datasets.load_dataset`.  With
+        ``loss = "mse"`` and integer class labels the targets are one-hot vectors over
+        ``n_classes`` outputs.
+        """
+        check_keys(table, _ALLOWED_KEYS, _WHERE)
+        hidden = as_int(require(table, "hidden", _WHERE), "hidden", _WHERE, minimum=1)
+        activation = as_choice(table.get("activation", "tanh"), "activation", _WHERE,
+                               ("tanh", "linear"))
+        loss = as_choice(table.get("loss", "xent"), "loss", _WHERE, ("xent", "mse"))
+        lam = as_float(table.get("lam", 0.0), "lam", _WHERE, minimum=0.0)
+        flags = {}
+        for key, default in (("reg_biases", True), ("standardise", False)):
+            value = table.get(key, default)
+            if not isinstance(value, bool):
+                raise InputError(f"{_WHERE}: '{key}' must be true or false, got {value!r}")
+            flags[key] = value
+        tols = {k: as_float(table[k], k, _WHERE, minimum=0.0)
+                for k in ("energy_tol", "distance_tol") if k in table}
+        data_table = require(table, "data", _WHERE)
+        if not isinstance(data_table, dict):
+            raise InputError(f"{_WHERE}: 'data' must be a table, got {data_table!r}")
+        from mlcore.datasets import load_dataset
+
+        data = load_dataset(data_table, Path(base_dir) if base_dir is not None else Path.cwd())
+        y_train = np.asarray(data.y_train)
+        y_test = None if data.y_test is None else np.asarray(data.y_test)
+        n_out = None
+        if loss == "mse" and y_train.dtype.kind in "iu":
+            # class labels with a squared-error loss: one-hot targets over n_classes outputs
+            n_out = int(getattr(data, "n_classes", 0) or int(y_train.max()) + 1)
+            y_train = np.eye(n_out)[y_train]
+            if y_test is not None:
+                y_test = np.eye(n_out)[y_test.astype(np.int64)]
+        if loss == "xent":
+            if y_train.dtype.kind == "f" and y_train.ndim != 1:
+                raise InputError(f"{_WHERE}: loss = 'xent' needs class labels, the data set has "
+                                 "real-valued targets (use loss = 'mse')")
+            n_out = getattr(data, "n_classes", None)
+        try:
+            return cls(data.x_train, y_train, hidden, lam=lam, activation=activation, loss=loss,
+                       n_out=n_out, x_test=data.x_test, y_test=y_test,
+                       standardise=flags["standardise"], reg_biases=flags["reg_biases"],
+                       data_config=dict(data.config), **tols)
+        except ValueError as exc:
+            raise InputError(f"{_WHERE}: {exc}") from exc
