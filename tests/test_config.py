@@ -7,8 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from mlcore.config import (InputFile, MLGminSettings, PROGRAM_SECTIONS, apply_overrides,
-                           load_input, parse_input)
+from mlcore.config import (
+    PROGRAM_SECTIONS,
+    InputFile,
+    MLGminSettings,
+    apply_overrides,
+    load_input,
+    parse_input,
+)
 from mlcore.config.docs import all_dotted_keys, render
 from mlcore.config.schema import _split_optional, iter_keys
 from mlcore.errors import InputError
@@ -253,14 +259,14 @@ def test_docs_list_every_key_and_are_up_to_date():
     doc = (ROOT / "docs" / "input-files.md").read_text()
     assert doc == render(), "regenerate: python -m mlcore.config.docs > docs/input-files.md"
     # every key appears in the table of its own section, with its default
-    sections = re.split(r"^#{2,3} ", doc, flags=re.M)
+    sections = re.split(r"^#{2,3} ", doc, flags=re.MULTILINE)
     by_title = {s.splitlines()[0].strip(): s for s in sections if s.strip()}
     keys = all_dotted_keys()
     assert len(keys) == len(SPECS) > 50
     for program, key, tp, default, meta in SPECS:
         *tables, leaf = key.split(".")
         title = "`[" + ".".join([program, *tables]) + "]`"
-        assert re.search(rf"^\| `{re.escape(leaf)}` \|", by_title[title], flags=re.M), (title, leaf)
+        assert re.search(rf"^\| `{re.escape(leaf)}` \|", by_title[title], flags=re.MULTILINE), (title, leaf)
     from mlcore.datasets.options import DATASET_OPTIONS
 
     for kind, cls in DATASET_OPTIONS.items():

@@ -59,7 +59,7 @@ def test_classes_match_the_final_geometries(db):
             middle = label - 1
             pairs = {(0, 1): r[0], (0, 2): r[1], (1, 2): r[2]}
             bonds = [d for (a, b), d in pairs.items() if middle in (a, b)]
-            outer = [d for (a, b), d in pairs.items() if middle not in (a, b)][0]
+            outer = next(d for (a, b), d in pairs.items() if middle not in (a, b))
             np.testing.assert_allclose(bonds[0], bonds[1], rtol=1e-5)
             np.testing.assert_allclose(outer, bonds[0] + bonds[1], rtol=1e-5)
             assert 1.0 < bonds[0] < 1.2

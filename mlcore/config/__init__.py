@@ -7,18 +7,48 @@
 The keys, defaults and meaning of every section live in :mod:`mlcore.config.settings`;
 ``docs/input-files.md`` is generated from there.
 """
-from mlcore.config.input_file import (InputFile, TOP_LEVEL_TABLES, apply_overrides, load_input,
-                                      parse_input)
+from mlcore.config.input_file import (
+                                      TOP_LEVEL_TABLES,
+                                      InputFile,
+                                      apply_overrides,
+                                      load_input,
+                                      parse_input,
+)
 from mlcore.config.schema import build_settings, option, settings_to_dict
-from mlcore.config.settings import (PROGRAM_SECTIONS, ConnectSettings, CvSettings,
-                                    DGraphSettings, MLAnalyseSettings, MLGminSettings,
-                                    MLOptimSettings, MLPathsampleSettings, NEBSettings,
-                                    PushOffSettings, QuenchSettings, TSSearchSettings)
+from mlcore.config.settings import (
+                                      PROGRAM_SECTIONS,
+                                      ConnectSettings,
+                                      CvSettings,
+                                      DGraphSettings,
+                                      MLAnalyseSettings,
+                                      MLGminSettings,
+                                      MLOptimSettings,
+                                      MLPathsampleSettings,
+                                      NEBSettings,
+                                      PushOffSettings,
+                                      QuenchSettings,
+                                      TSSearchSettings,
+)
 
 __all__ = [
-    "InputFile", "TOP_LEVEL_TABLES", "apply_overrides", "load_input", "parse_input",
-    "build_settings", "option", "settings_to_dict", "PROGRAM_SECTIONS", "ConnectSettings",
-    "CvSettings", "DGraphSettings", "MLAnalyseSettings", "MLGminSettings", "MLOptimSettings",
-    "MLPathsampleSettings", "NEBSettings", "PushOffSettings", "QuenchSettings",
-    "TSSearchSettings",
+                                      "PROGRAM_SECTIONS",
+                                      "TOP_LEVEL_TABLES",
+                                      "ConnectSettings",
+                                      "CvSettings",
+                                      "DGraphSettings",
+                                      "InputFile",
+                                      "MLAnalyseSettings",
+                                      "MLGminSettings",
+                                      "MLOptimSettings",
+                                      "MLPathsampleSettings",
+                                      "NEBSettings",
+                                      "PushOffSettings",
+                                      "QuenchSettings",
+                                      "TSSearchSettings",
+                                      "apply_overrides",
+                                      "build_settings",
+                                      "load_input",
+                                      "option",
+                                      "parse_input",
+                                      "settings_to_dict",
 ]

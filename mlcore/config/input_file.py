@@ -16,8 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from mlcore.config.schema import apply_settings_overrides, build_settings, settings_to_dict
-from mlcore.config.settings import (MLAnalyseSettings, MLGminSettings, MLOptimSettings,
-                                    MLPathsampleSettings, PROGRAM_SECTIONS)
+from mlcore.config.settings import (
+    PROGRAM_SECTIONS,
+    MLAnalyseSettings,
+    MLGminSettings,
+    MLOptimSettings,
+    MLPathsampleSettings,
+)
 from mlcore.errors import InputError
 from mlcore.validate import check_keys
 

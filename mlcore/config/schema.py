@@ -16,7 +16,8 @@ import dataclasses
 import math
 import types
 import typing
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from mlcore.errors import InputError
 from mlcore.validate import as_choice, as_float, as_int, check_keys
@@ -77,7 +78,7 @@ def _split_optional(tp):
 
 def type_name(tp) -> str:
     """Human name of a field type for messages and the documentation."""
-    base, optional = _split_optional(tp)
+    base, _ = _split_optional(tp)
     if typing.get_origin(base) in (list, tuple):
         inner = typing.get_args(base)[0]
         name = f"list of {inner.__name__}"

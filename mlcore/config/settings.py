@@ -88,7 +88,7 @@ class MLGminSettings:
     time_limit: float | None = option(None, "Stop after this many seconds of wall time (then "
                                       "resumable); not set: no limit.", minimum=0.0,
                                       strict_min=True)
-    quench: QuenchSettings = option(QuenchSettings, "Local minimisation settings.")
+    quench: QuenchSettings = option(QuenchSettings, "Local minimisation settings.")  # noqa: RUF009
     executor: str = _executor_option()
     output: str | None = option(None, "Output HDF5 file, relative to the input file; not set: "
                                 "the input file's name with .h5.")
@@ -168,11 +168,11 @@ class PushOffSettings:
 class MLOptimSettings:
     """``[mloptim]``: transition states, pathways, connect (OPTIM)."""
 
-    ts: TSSearchSettings = option(TSSearchSettings, "Transition-state search.")
-    neb: NEBSettings = option(NEBSettings, "Doubly-nudged elastic band.")
-    connect: ConnectSettings = option(ConnectSettings, "Double-ended connect.")
-    push_off: PushOffSettings = option(PushOffSettings, "Push-off from transition states.")
-    quench: QuenchSettings = option(QuenchSettings, "Quenches after push-off.")
+    ts: TSSearchSettings = option(TSSearchSettings, "Transition-state search.")  # noqa: RUF009
+    neb: NEBSettings = option(NEBSettings, "Doubly-nudged elastic band.")  # noqa: RUF009
+    connect: ConnectSettings = option(ConnectSettings, "Double-ended connect.")  # noqa: RUF009
+    push_off: PushOffSettings = option(PushOffSettings, "Push-off from transition states.")  # noqa: RUF009
+    quench: QuenchSettings = option(QuenchSettings, "Quenches after push-off.")  # noqa: RUF009
     seed: int | None = option(None, "Seed of the random numbers; not set: drawn from the "
                               "operating system and recorded.", minimum=0)
     executor: str = _executor_option()
@@ -232,8 +232,8 @@ class CvSettings:
 class MLAnalyseSettings:
     """``[mlanalyse]``: analysis and figures (disconnectionDPS and analysis scripts)."""
 
-    dgraph: DGraphSettings = option(DGraphSettings, "Disconnectivity graph.")
-    cv: CvSettings = option(CvSettings, "Heat-capacity analogue.")
+    dgraph: DGraphSettings = option(DGraphSettings, "Disconnectivity graph.")  # noqa: RUF009
+    cv: CvSettings = option(CvSettings, "Heat-capacity analogue.")  # noqa: RUF009
 
 
 #: The program sections of an input file and their settings classes.

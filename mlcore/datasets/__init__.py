@@ -24,8 +24,17 @@ from mlcore.validate import as_choice
 #: Every kind a data table may name.
 DATASET_KINDS = ("triatomic", "mnist", "file", "teacher")
 
-__all__ = ["Dataset", "DATASET_KINDS", "DATASET_OPTIONS", "load_dataset", "restore_dataset",
-           "cache_dir", "TriatomicOptions", "MnistOptions", "FileOptions"]
+__all__ = [
+    "DATASET_KINDS",
+    "DATASET_OPTIONS",
+    "Dataset",
+    "FileOptions",
+    "MnistOptions",
+    "TriatomicOptions",
+    "cache_dir",
+    "load_dataset",
+    "restore_dataset",
+]
 
 
 def load_dataset(table: dict, base_dir: str | Path | None = None, *,

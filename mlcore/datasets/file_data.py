@@ -14,8 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mlcore.datasets.base import (Dataset, assemble, check_features, check_label_range,
-                                  check_labels)
+from mlcore.datasets.base import Dataset, assemble, check_features, check_label_range, check_labels
 from mlcore.datasets.cache import sha256_file
 from mlcore.datasets.options import FileOptions
 from mlcore.errors import InputError

@@ -190,7 +190,7 @@ class TriatomicDatabase:
                 "build_seconds": np.float64(self.build_seconds)}
 
     @classmethod
-    def from_arrays(cls, a: dict) -> "TriatomicDatabase":
+    def from_arrays(cls, a: dict) -> TriatomicDatabase:
         return cls(seed=int(a["seed"]), start_coords=a["start_coords"],
                    final_coords=a["final_coords"], distances=a["distances"],
                    offsets=a["offsets"].astype(np.int64), labels=a["labels"].astype(np.int64),
