@@ -43,7 +43,7 @@ def test_npz_file_loads_with_test_set(tmp_path):
     assert (data.n_classes, data.n_features, data.n_train, data.n_test) == (3, 3, 40, 10)
     path = (tmp_path / "d.npz").resolve()
     assert data.config == {"kind": "file", "path": str(path), "n_classes": 3,
-                           "sha256": sha256_file(path), "standardise": False}
+                           "sha256": sha256_file(path)}
     # the recorded table rebuilds the same data from anywhere
     again = load_dataset(data.config, "/")
     np.testing.assert_array_equal(again.x_train, data.x_train)
@@ -60,22 +60,20 @@ def test_npz_without_test_set_and_explicit_n_classes(tmp_path):
     assert data.n_classes == 5 and data.x_test.shape == (0, 2) and data.y_test.shape == (0,)
 
 
-def test_standardise_uses_training_statistics_and_restores_bit_for_bit(tmp_path):
+def test_restore_from_stored_arrays_is_bit_for_bit(tmp_path):
     rng = np.random.default_rng(3)
     x, y = _blobs(rng, 50, d=4)
-    x[:, 2] *= 100.0
     xt, yt = _blobs(rng, 20, d=4)
     np.savez(tmp_path / "d.npz", X=x, y=y, X_test=xt, y_test=yt)
-    data = load_dataset({"kind": "file", "path": "d.npz", "standardise": True}, tmp_path)
-    np.testing.assert_allclose(data.x_train.mean(axis=0), 0.0, atol=1e-12)
-    np.testing.assert_allclose(data.x_train.std(axis=0), 1.0, rtol=1e-12)
-    mean, std = x.mean(axis=0), x.std(axis=0)
-    np.testing.assert_allclose(data.x_test, (xt - mean) / std, rtol=1e-12)
-    np.testing.assert_array_equal(data.arrays["feature_mean"], mean)
+    data = load_dataset({"kind": "file", "path": "d.npz"}, tmp_path)
+    assert set(data.arrays) == {"x_train", "y_train", "x_test", "y_test", "x_divisor"}
+    (tmp_path / "d.npz").unlink()                        # the source is gone
     back = restore_dataset(data.config, data.arrays)
     for name in ("x_train", "y_train", "x_test", "y_test"):
         np.testing.assert_array_equal(getattr(back, name), getattr(data, name))
-    assert back.n_classes == data.n_classes
+    assert back.n_classes == data.n_classes == 3
+    with pytest.raises(InputError, match=r"unknown key 'standardise'"):
+        load_dataset({"kind": "file", "path": "d.npz", "standardise": True}, tmp_path)
 
 
 # --------------------------------------------------------------------------- file: CSV
@@ -217,7 +215,7 @@ def test_mnist_default_subset():
     assert idx.shape == (1000,) and np.all(np.diff(idx) > 0) and idx.max() < 60000
     assert data.arrays["x_train"].dtype == np.uint8
     assert data.config == {"kind": "mnist", "n_train": 1000, "n_test": 10000,
-                           "subset": "random", "seed": 0, "standardise": False}
+                           "subset": "random", "seed": 0}
     again = load_dataset(data.config)                     # same seed, same images
     np.testing.assert_array_equal(again.x_train, data.x_train)
     other = load_dataset({**data.config, "seed": 1})

@@ -76,7 +76,8 @@ n_test = 500
 Every data set records the full table that rebuilds it (defaults filled in) and its arrays
 in the HDF5 file, so later programs rebuild exactly the same cost function from the file
 alone.  Unknown keys, wrong types and out-of-range values are refused as in the program
-sections.
+sections.  Standardising the inputs is an option of the landscape (`standardise` in the
+`[system]` table of `kind = "nn"`), not of the data set.
 """
 
 DATASET_NOTES = {

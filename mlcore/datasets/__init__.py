@@ -91,7 +91,7 @@ def restore_dataset(config: dict, arrays: dict, name: str | None = None,
                     info: dict | None = None) -> Dataset:
     """Rebuild a data set from its stored ``config`` and ``arrays`` (no source needed).
 
-    The inputs are scaled and standardised by the same code as :func:`load_dataset`, so
+    The inputs are scaled by the same code as :func:`load_dataset`, so
     the result is bit-identical to the data set that was stored.
     """
     kind = config.get("kind")
@@ -100,10 +100,9 @@ def restore_dataset(config: dict, arrays: dict, name: str | None = None,
         n_classes = int(max(np.max(arrays["y_train"], initial=0),
                             np.max(arrays["y_test"], initial=0))) + 1
     extra = {k: v for k, v in arrays.items()
-             if k not in ("x_train", "y_train", "x_test", "y_test", "x_divisor",
-                          "feature_mean", "feature_std")}
+             if k not in ("x_train", "y_train", "x_test", "y_test", "x_divisor")}
     return assemble(arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"],
                     n_classes=int(n_classes), name=name or f"{kind} (restored)", config=dict(config),
                     divisor=float(arrays.get("x_divisor", 1.0)),
-                    standardise=bool(config.get("standardise", False)), extra_arrays=extra,
+                    extra_arrays=extra,
                     info=info)

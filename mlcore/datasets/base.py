@@ -15,7 +15,7 @@ class Dataset:
     Attributes
     ----------
     x_train : ndarray, shape (n_train, n_features), float64
-        Training inputs (scaled and, if asked, standardised).
+        Training inputs (pixels scaled to [0, 1] for MNIST, otherwise as given).
     y_train : ndarray, shape (n_train,), int64
         Class labels of the training inputs, in ``0 .. n_classes - 1``.
     x_test : ndarray, shape (n_test, n_features), float64
@@ -32,9 +32,10 @@ class Dataset:
     arrays : dict of str -> ndarray
         What the HDF5 file stores so that :func:`mlcore.datasets.restore_dataset` rebuilds the
         data set from the file alone: the raw inputs ``x_train``, ``x_test`` (possibly uint8),
-        ``y_train``, ``y_test``, the divisor ``x_divisor`` that scales the raw inputs, the
-        standardisation ``feature_mean`` and ``feature_std`` (when used), and per-kind
-        provenance (indices of the chosen examples, the class of every triatomic sequence).
+        ``y_train``, ``y_test``, the divisor ``x_divisor`` that scales the raw inputs
+        (``x = raw / x_divisor``), and per-kind provenance (indices of the chosen examples,
+        the class of every triatomic sequence).  Standardisation of the inputs is the
+        landscape's business (``[system] standardise`` of ``kind = "nn"``), not the data set's.
     info : dict
         Facts about how the data set was made (counts, hashes, build time); plain types.
     """
@@ -73,18 +74,10 @@ def scale_inputs(raw: np.ndarray, divisor: float) -> np.ndarray:
     return np.ascontiguousarray(x)
 
 
-def standardisation(x_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-feature mean and standard deviation of ``x_train`` (a zero std becomes 1)."""
-    mean = x_train.mean(axis=0) if len(x_train) else np.zeros(x_train.shape[1])
-    std = x_train.std(axis=0) if len(x_train) else np.ones(x_train.shape[1])
-    std = np.where(std > 0, std, 1.0)
-    return mean, std
-
-
 def assemble(raw_train, y_train, raw_test, y_test, *, n_classes: int, name: str, config: dict,
-             divisor: float = 1.0, standardise: bool = False, extra_arrays: dict | None = None,
+             divisor: float = 1.0, extra_arrays: dict | None = None,
              info: dict | None = None) -> Dataset:
-    """Scale (and optionally standardise) raw inputs and pack a :class:`Dataset`.
+    """Scale raw inputs (``raw / divisor``) and pack a :class:`Dataset`.
 
     Used both when a data set is loaded and when it is restored from stored arrays, so the
     two give bit-identical inputs.
@@ -94,12 +87,6 @@ def assemble(raw_train, y_train, raw_test, y_test, *, n_classes: int, name: str,
     arrays = {"x_train": np.asarray(raw_train), "y_train": np.asarray(y_train, dtype=np.int64),
               "x_test": np.asarray(raw_test), "y_test": np.asarray(y_test, dtype=np.int64),
               "x_divisor": np.float64(divisor)}
-    if standardise:
-        mean, std = standardisation(x_train)
-        x_train = np.ascontiguousarray((x_train - mean) / std)
-        x_test = np.ascontiguousarray((x_test - mean) / std)
-        arrays["feature_mean"] = mean
-        arrays["feature_std"] = std
     arrays.update(extra_arrays or {})
     return Dataset(x_train=x_train, y_train=np.ascontiguousarray(y_train, dtype=np.int64),
                    x_test=x_test, y_test=np.ascontiguousarray(y_test, dtype=np.int64),

