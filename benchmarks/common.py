@@ -33,13 +33,30 @@ def quick_mode(flag: bool = False) -> bool:
     return bool(flag) or os.environ.get(QUICK_ENV, "") not in ("", "0")
 
 
+def single_threaded() -> bool:
+    """True if the BLAS libraries are pinned to one thread."""
+    return all(os.environ.get(v, "") == "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"))
+
+
+def kernel_clock():
+    """The clock of :func:`time_call`: CPU time when single-threaded, else wall time.
+
+    On a shared machine the CPU time of a single-threaded process does not count the time
+    it waits for a core, so it is the steadier measure; with threaded BLAS the CPU time
+    would add up the threads, so wall time is used.
+    """
+    return time.process_time if single_threaded() else time.perf_counter
+
+
 def thread_note() -> str:
-    """One line naming the BLAS thread settings in force."""
+    """One line naming the BLAS thread settings in force and the clock of the kernel timings."""
+    clock = "CPU time" if single_threaded() else "wall time"
     return ("BLAS threads: OMP_NUM_THREADS=" + os.environ.get("OMP_NUM_THREADS", "?")
-            + ", OPENBLAS_NUM_THREADS=" + os.environ.get("OPENBLAS_NUM_THREADS", "?"))
+            + ", OPENBLAS_NUM_THREADS=" + os.environ.get("OPENBLAS_NUM_THREADS", "?")
+            + f"; per-call kernel timings use {clock}")
 
 
-def time_call(func, min_time: float = 0.2, repeats: int = 5) -> float:
+def time_call(func, min_time: float = 0.2, repeats: int = 5, clock=None) -> float:
     """Seconds per call of ``func()``: the best of ``repeats`` timed loops.
 
     The loop length is grown until one loop takes at least ``min_time`` seconds, as
@@ -53,28 +70,31 @@ def time_call(func, min_time: float = 0.2, repeats: int = 5) -> float:
         Target duration of one timed loop, in seconds.
     repeats : int
         Number of timed loops.
+    clock : callable, optional
+        Returns seconds; default :func:`kernel_clock`.
 
     Returns
     -------
     float
         Seconds per call.
     """
+    clock = clock or kernel_clock()
     func()                                     # warm caches and lazy initialisation
     number = 1
     while True:
-        t0 = time.perf_counter()
+        t0 = clock()
         for _ in range(number):
             func()
-        elapsed = time.perf_counter() - t0
+        elapsed = clock() - t0
         if elapsed >= min_time or number >= 1 << 24:
             break
         number = max(number * 2, int(number * min_time / max(elapsed, 1e-9) * 1.2))
     best = elapsed / number
     for _ in range(repeats - 1):
-        t0 = time.perf_counter()
+        t0 = clock()
         for _ in range(number):
             func()
-        best = min(best, (time.perf_counter() - t0) / number)
+        best = min(best, (clock() - t0) / number)
     return best
 
 
