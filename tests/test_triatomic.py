@@ -177,3 +177,37 @@ def test_paper_sized_database_builds_in_under_a_minute():
     assert db.n_sequences == 10_000 and np.all(db.labels >= 0)
     data = load_dataset({"kind": "triatomic", "n_train": 5000, "n_test": 5000})
     assert len(set(data.arrays["train_index"]) | set(data.arrays["test_index"])) == 10_000
+
+
+def test_input_file_with_triatomic_network(tmp_path):
+    """An input file's [system] (nn) with a [system.data] triatomic table builds the landscape."""
+    from mlcore.config import load_input
+    from mlcore.systems import build_system
+
+    path = tmp_path / "tri.toml"
+    path.write_text("""
+[system]
+kind = "nn"
+hidden = 3
+lam = 1e-4
+
+[system.data]
+kind = "triatomic"
+n_sequences = 300
+seed = 5
+features = "steps_from_end"
+steps = 4
+n_train = 100
+n_test = 50
+
+[mlgmin]
+steps = 20
+""")
+    inp = load_input(path)
+    assert inp.system["data"]["kind"] == "triatomic" and inp.mlgmin.steps == 20
+    system = build_system(inp.system, inp.base_dir)
+    data = load_dataset(inp.system["data"], inp.base_dir)
+    assert system.ndim == 3 * (2 + 1) + 4 * (3 + 1)       # 2 inputs, 3 hidden, 4 outputs
+    assert system.config()["data"] == data.config
+    energy = system.energy(np.zeros(system.ndim))
+    np.testing.assert_allclose(energy, np.log(4.0), rtol=1e-12)   # uniform softmax over 4

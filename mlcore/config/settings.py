@@ -123,6 +123,9 @@ class NEBSettings:
 
     image_density: float = option(10.0, "Images per unit distance between the end points "
                                   "(OPTIM IMAGEDENSITY).", minimum=0.0, strict_min=True)
+    n_images: int | None = option(None, "Fixed number of intermediate images; not set: from "
+                                  "image_density, clipped to [min_images, max_images].",
+                                  minimum=1)
     min_images: int = option(3, "Fewest intermediate images of a band.", minimum=1)
     max_images: int = option(50, "Most intermediate images of a band.", minimum=1)
     spring_k: float = option(1.0, "Spring constant between images (OPTIM NEBK).",
