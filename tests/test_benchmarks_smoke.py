@@ -41,7 +41,10 @@ def test_format_table_and_ratio():
 def test_kernel_rows_are_finite():
     pytest.importorskip("kernels.cluster")
     rng = np.random.default_rng(0)
-    for case in (bench_kernels.lj_case(rng, natoms=5), bench_kernels.nn_small_case(rng, 50)):
+    cases = [bench_kernels.lj_case(rng, natoms=5), *bench_kernels.nn_small_case(rng, 50),
+             *bench_kernels.pspin_case(rng, n_spins=6)]
+    assert len(cases) >= 3
+    for case in cases:
         row = bench_kernels.measure(case, min_time=1e-3)
         assert row["us_ref"] > 0 and math.isfinite(row["us_ref"])
         if case["kernel"] is not None:
