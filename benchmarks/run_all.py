@@ -6,13 +6,15 @@
 
 Usage::
 
-    python benchmarks/run_all.py [--quick] [-n N_QUENCHES]
+    python benchmarks/run_all.py [--quick] [-n N_QUENCHES] [--json results.json]
 
 ``--quick`` (or ``MLBENCH_QUICK=1``) makes a smoke run of a few seconds.
 """
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import platform
 import sys
 import time
@@ -30,6 +32,8 @@ def main(argv=None) -> dict:
                         help="smoke run (also MLBENCH_QUICK=1)")
     parser.add_argument("-n", "--n-starts", type=int, default=None,
                         help="LJ38 quenches per method (default 300, quick 20)")
+    parser.add_argument("--json", metavar="PATH", default=None,
+                        help="also write the numbers to PATH as JSON")
     args = parser.parse_args(argv)
     quick = quick_mode(args.quick)
     t0 = time.perf_counter()
@@ -47,7 +51,23 @@ def main(argv=None) -> dict:
                                              repeats=1 if quick else 3)
         print(bench_quench.report(quench[start_set]) + "\n")
     print(f"(total {time.perf_counter() - t0:.1f} s)")
-    return {"kernels": kernel_rows, "quench": quench}
+    result = {"kernels": kernel_rows, "quench": quench}
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(_plain(result), fh, indent=1)
+    return result
+
+
+def _plain(obj):
+    """``obj`` with only JSON types: numbers, strings, lists, dicts (NaN -> None)."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()
+                if isinstance(v, (dict, list, tuple, str, int, float, type(None)))}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
 
 
 if __name__ == "__main__":
