@@ -17,6 +17,9 @@ Cases (the sizes of issue "Foundation I"):
     reference oracle (raw couplings, contracted slot by slot) and against the fast NumPy
     baseline of the same module (symmetrised tensor, matrix-vector products).
 
+``regression`` (extra)
+    the damped two-sine least-squares fit on 100 points.
+
 Each kernel is timed through its Python method ``energy_gradient(x, out)`` with a
 preallocated ``out`` (so the per-call overhead of the Python boundary is included, about a
 microsecond), the reference through its ``energy_gradient(x)``; both are the best of five
@@ -162,7 +165,26 @@ def pspin_case(rng, n_spins=100, p=3):
     ]
 
 
-CASES = (nn_small_case, nn_mnist_case, lj_case, pspin_case)
+def regression_case(rng, n_points=100):
+    """The damped two-sine least-squares fit (SPEC 2.3) on ``n_points`` noisy points."""
+    from kernels.reference import regression as ref
+
+    x = np.sort(rng.uniform(0.0, 3.0 * np.pi, n_points))
+    q_true = np.array([0.1, 2.13, 0.0, 1.34, 0.0])
+    t = ref.model(q_true, x) + 0.02 * rng.standard_normal(n_points)
+    try:
+        from kernels.regression import RegressionKernel
+
+        kernel = RegressionKernel(x, t)
+    except ImportError:
+        kernel = None
+    q = q_true + 0.1 * rng.standard_normal(5)
+    return {"name": "regression", "ndim": 5, "kernel": kernel, "coords": q, "target": None,
+            "ref": lambda v: ref.energy_gradient(v, x, t),
+            "data": f"{n_points} noisy points (extra case)"}
+
+
+CASES = (nn_small_case, nn_mnist_case, lj_case, pspin_case, regression_case)
 
 
 # ---------------------------------------------------------------------- driver
