@@ -95,7 +95,7 @@ cdef inline void _remove_radial(const double* w, double ww, double* v, Py_ssize_
 # (function multi-versioning; results are identical in both: no FMA, same operation order).
 cdef extern from *:
     """
-    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__)
     #define PSPIN_CLONES __attribute__((target_clones("avx2", "default")))
     #else
     #define PSPIN_CLONES

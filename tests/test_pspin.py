@@ -4,8 +4,8 @@ import pickle
 import numpy as np
 import pytest
 import scipy.optimize
-
 from kernels.pspin import PSpinKernel, symmetrise
+
 from kernels.reference import pspin as ref
 from mlcore.errors import InputError
 from mlcore.numderiv import fd_gradient
@@ -252,7 +252,7 @@ def test_system_basics_and_couplings_order():
     assert system.energy(w) == pytest.approx(ref.energy(x, w), rel=1e-12)
     assert system.display_energy(-163.3) == pytest.approx(-16.33)
     assert PSpinSystem(10, seed=13).energy(w) != system.energy(w)
-    e, g = system.energy_gradient(w)
+    _, g = system.energy_gradient(w)
     assert abs(g @ w) < 1e-12 * np.linalg.norm(g) * 10
     # the tangent projection and retraction reach the kernel through the system
     v = system.project_tangent(w, np.ones(10))

@@ -5,9 +5,9 @@ import pickle
 import numpy as np
 import pytest
 import scipy.optimize
+from kernels.regression import RegressionKernel
 
 from kernels.reference import regression as ref
-from kernels.regression import RegressionKernel
 from mlcore.errors import InputError
 from mlcore.numderiv import fd_gradient, fd_hessian
 from mlcore.systems import build_system
@@ -92,7 +92,7 @@ def test_kernel_on_user_data_and_model_formula():
 def test_gradient_and_hessian_match_finite_differences(system):
     rng = np.random.default_rng(1)
     for q in random_points(rng, 5):
-        e, g = system.energy_gradient(q)
+        _, g = system.energy_gradient(q)
         g_fd = fd_gradient(system.energy, q)
         assert np.linalg.norm(g - g_fd) <= 1e-7 * max(np.linalg.norm(g), 1.0)
         h = system.hessian(q)
