@@ -25,6 +25,7 @@ FORMAT_VERSION = 1
 SYSTEM_GROUP = "system"
 JOURNAL_GROUP = "journal-state"
 _CHUNK_ROWS = 4096
+_MIN_CHUNK_ROWS = 64
 _CHUNK_BYTES = 1 << 20
 
 
@@ -51,8 +52,10 @@ def _write_table(group, table: Table) -> None:
         else:
             data = table.column(spec.name)
             dtype, row_shape = np.dtype(spec.dtype), data.shape[1:]
+        # chunks of up to ~1 MiB / 4096 rows, smaller for small tables
         row_bytes = max(1, int(np.prod(row_shape, dtype=np.int64)) * 8)
-        rows = int(max(1, min(_CHUNK_ROWS, _CHUNK_BYTES // row_bytes)))
+        rows = min(_CHUNK_ROWS, max(_MIN_CHUNK_ROWS, 1 << int(n).bit_length()))
+        rows = int(max(1, min(rows, _CHUNK_BYTES // row_bytes)))
         ds = group.create_dataset(spec.name, shape=(n, *row_shape), dtype=dtype,
                                   maxshape=(None, *row_shape), chunks=(rows, *row_shape))
         if n:

@@ -92,6 +92,7 @@ class WriterLock:
         """Take the lock, clearing a stale one; :class:`InputError` if another writer has it."""
         if self.held:
             raise RuntimeError(f"{self.path}: lock already held by this object")
+        self._remove_dead_temporaries()
         info = {"host": socket.gethostname(), "pid": os.getpid(),
                 "token": secrets.token_hex(8), "program": self.program, "time": time.time()}
         tmp = self.path.with_name(f".{self.path.name}.new-{os.getpid()}-{info['token']}")
@@ -111,6 +112,19 @@ class WriterLock:
             raise InputError(f"{self.data_path}: could not take the writer lock {self.path}")
         finally:
             tmp.unlink(missing_ok=True)
+
+    def _remove_dead_temporaries(self) -> None:
+        """Remove ``.FILE.h5.lock.new-PID-*`` / ``.stale-PID-*`` left by killed processes."""
+        for kind in ("new", "stale"):
+            prefix = f".{self.path.name}.{kind}-"
+            try:
+                names = [p for p in self.path.parent.iterdir() if p.name.startswith(prefix)]
+            except FileNotFoundError:
+                return
+            for p in names:
+                pid = p.name[len(prefix):].split("-")[0]
+                if pid.isdigit() and not _pid_alive(int(pid)):
+                    p.unlink(missing_ok=True)
 
     def _refuse_or_clear(self, my_host: str) -> None:
         """Called when the lock exists: raise if its holder lives, else remove it."""
