@@ -57,6 +57,239 @@ cdef inline void _gemm(char ta, char tb, int m, int n, int k, double alpha, cons
     dgemm(&ta, &tb, &m, &n, &k, &alpha, <double*> a, &lda, <double*> b, &ldb, &beta, c, &ldc)
 
 
+# ---------------------------------------------------------------------- branch-free exp, tanh
+# Plain C without calls or floating-point comparisons, so that gcc vectorises the loops that use
+# them (with the default -ftrapping-math gcc will not if-convert a floating-point compare; the
+# range clamp therefore compares the high 32 bits of |x| as an integer).  For x <= 0 only:
+# argument reduction x = n ln2 + r (|r| <= ln2 / 2, fdlibm's Cody-Waite split of ln2),
+# expm1(r) by its Taylor series to r^13 (truncation < 5e-18), 2^n assembled from the bits of
+# the rounding constant.  Accuracy: a few ulp.  x < -708 is treated as -708 (exp ~ 3e-308,
+# harmless for softmax terms; tanh is then +-1 to the last bit), NaN stays NaN.  nn_tanh is
+# accurate near 0 as well (it uses expm1, not exp).
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #include <stdlib.h>
+    #include <string.h>
+    #include <math.h>
+    #define NN_BLOCK 64                              /* items per block of the fused path */
+    static inline double nn_expm1_nonpos_parts(double x, double *scale) {
+        const double round_c = 6755399441055744.0;   /* 1.5 * 2^52: adding it rounds */
+        const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
+        double t, n, r, q, ax = fabs(x);
+        uint64_t bits, mask;
+        int32_t hi;
+        memcpy(&bits, &ax, 8);                        /* clamp |x| in (708, inf] to 708 by */
+        hi = (int32_t)(bits >> 32);                   /* an integer compare; NaN propagates */
+        mask = -(uint64_t)((hi > 0x40862000) & (hi <= 0x7ff00000));
+        bits = (bits & ~mask) | (0x4086200000000000ULL & mask);
+        memcpy(&ax, &bits, 8);
+        x = -ax;
+        t = x * 1.4426950408889634 + round_c;
+        n = t - round_c;
+        r = (x - n * ln2_hi) - n * ln2_lo;
+        q = 1.0 / 6227020800.0;
+        q = q * r + 1.0 / 479001600.0;
+        q = q * r + 1.0 / 39916800.0;
+        q = q * r + 1.0 / 3628800.0;
+        q = q * r + 1.0 / 362880.0;
+        q = q * r + 1.0 / 40320.0;
+        q = q * r + 1.0 / 5040.0;
+        q = q * r + 1.0 / 720.0;
+        q = q * r + 1.0 / 120.0;
+        q = q * r + 1.0 / 24.0;
+        q = q * r + 1.0 / 6.0;
+        q = q * r + 0.5;
+        q = q * r + 1.0;
+        q = q * r;                                   /* expm1(r) */
+        memcpy(&bits, &t, 8);
+        bits = (bits + 1023) << 52;                  /* 2^n: the low bits of t hold n */
+        memcpy(scale, &bits, 8);
+        return q;
+    }
+    static inline double nn_exp_nonpos(double x) {   /* exp(x) for x <= 0 */
+        double s, q = nn_expm1_nonpos_parts(x, &s);
+        return s + s * q;
+    }
+    static inline double nn_tanh(double a) {
+        /* tanh|a| = -expm1(-2|a|) / (2 + expm1(-2|a|)), sign of a restored */
+        double s, q = nn_expm1_nonpos_parts(-2.0 * fabs(a), &s);
+        double em = s * q + (s - 1.0);
+        return copysign(-em / (2.0 + em), a);
+    }
+    static inline double nn_max(double a, double b) { return a > b ? a : b; }
+    /* The blocked energy-gradient core of the fused path.  Compiled twice on x86-64 Linux
+       with gcc (AVX2 and baseline, chosen at load time); neither clone uses FMA or
+       reassociates, so both give bit-identical results. */
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+    #define NN_CLONES __attribute__((target_clones("avx2", "default")))
+    #else
+    #define NN_CLONES
+    #endif
+    typedef struct {
+        int n_in, n_hidden, n_out, n_data, linear, mse;
+        long o_bh, o_w1, o_bo, ndim;
+        const double *xt;        /* inputs, (n_in, n_data) */
+        const double *tt;        /* targets, (n_out, n_data), mse */
+        const int64_t *lab;      /* labels, (n_data,), xent */
+    } nn_net;
+
+    /* Data term of E summed over items (not divided by N).  If grad is not NULL it receives
+       the gradient of that sum.  Items go in blocks of NN_BLOCK with the item index innermost
+       so that every loop vectorises; gradient sums are kept per lane (one partial sum per
+       position in the block) and reduced at the end, so no inner loop is a floating-point
+       reduction.  The log-sum-exp costs one log per block (the log of the product of the
+       softmax normalisers, each in [1, n_out]); for n_out > 1000 one log per item.
+       Returns NAN if memory runs out. */
+    NN_CLONES static double nn_blocked_energy_gradient(const nn_net *net, const double *w,
+                                                       double *grad) {
+        const int nI = net->n_in, nH = net->n_hidden, nO = net->n_out, nN = net->n_data;  /* I is a macro of complex.h */
+        const int B = NN_BLOCK, want = grad != NULL, per_item_log = nO > 1000;
+        const long nd = net->ndim;
+        const double *w2 = w, *bh = w + net->o_bh, *w1 = w + net->o_w1, *bo = w + net->o_bo;
+        double total = 0.0, log_total = 0.0;
+        double *buf = (double *) malloc(sizeof(double) * (size_t) (2 * nH + nO + 3) * B);
+        double *lanes = (double *) calloc((size_t) (want ? nd + 1 : 1) * B, sizeof(double));
+        if (buf == NULL || lanes == NULL) {
+            free(buf); free(lanes);
+            return NAN;
+        }
+        double *za = buf, *dza = buf + (long) nH * B, *ya = buf + 2L * nH * B;
+        double *mx = ya + (long) nO * B, *ss = mx + B, *yc = ss + B;
+        double *lsum = lanes, *acc = lanes + B;      /* acc: (ndim, B) in layout order */
+        for (int d0 = 0; d0 < nN; d0 += B) {
+            const int nb = nN - d0 < B ? nN - d0 : B;
+            /* hidden layer: a = bh + W2 x ; z = act(a) ; dz = act'(a) */
+            for (int j = 0; j < nH; j++) {
+                double *restrict zr = za + (long) j * B, *restrict dr = dza + (long) j * B;
+                for (int b = 0; b < nb; b++) zr[b] = bh[j];
+                for (int k = 0; k < nI; k++) {
+                    const double wk = w2[(long) j * nI + k];
+                    const double *restrict xr = net->xt + (long) k * nN + d0;
+                    for (int b = 0; b < nb; b++) zr[b] += wk * xr[b];
+                }
+                if (net->linear) {
+                    for (int b = 0; b < nb; b++) dr[b] = 1.0;
+                } else {
+                    for (int b = 0; b < nb; b++) {
+                        const double t = nn_tanh(zr[b]);
+                        zr[b] = t;
+                        dr[b] = 1.0 - t * t;
+                    }
+                }
+            }
+            /* outputs: y = bo + W1 z */
+            for (int i = 0; i < nO; i++) {
+                double *restrict yr = ya + (long) i * B;
+                for (int b = 0; b < nb; b++) yr[b] = bo[i];
+                for (int j = 0; j < nH; j++) {
+                    const double wij = w1[(long) i * nH + j];
+                    const double *restrict zr = za + (long) j * B;
+                    for (int b = 0; b < nb; b++) yr[b] += wij * zr[b];
+                }
+            }
+            /* loss, and dloss/dy in place of y */
+            if (net->mse) {
+                for (int i = 0; i < nO; i++) {
+                    double *restrict yr = ya + (long) i * B;
+                    const double *restrict tr = net->tt + (long) i * nN + d0;
+                    for (int b = 0; b < nb; b++) {
+                        const double r = yr[b] - tr[b];
+                        lsum[b] += r * r;
+                        yr[b] = 2.0 * r;
+                    }
+                }
+            } else {
+                for (int b = 0; b < nb; b++) {
+                    yc[b] = ya[net->lab[d0 + b] * B + b];
+                    mx[b] = ya[b];
+                    ss[b] = 0.0;
+                }
+                for (int i = 1; i < nO; i++)
+                    for (int b = 0; b < nb; b++) mx[b] = nn_max(ya[(long) i * B + b], mx[b]);
+                for (int i = 0; i < nO; i++) {
+                    double *restrict yr = ya + (long) i * B;
+                    for (int b = 0; b < nb; b++) {
+                        const double e = nn_exp_nonpos(yr[b] - mx[b]);
+                        yr[b] = e;
+                        ss[b] += e;
+                    }
+                }
+                for (int b = 0; b < nb; b++) lsum[b] += mx[b] - yc[b];
+                if (per_item_log) {
+                    for (int b = 0; b < nb; b++) log_total += log(ss[b]);
+                } else {
+                    double prod = 1.0;
+                    for (int b = 0; b < nb; b++) prod *= ss[b];
+                    log_total += log(prod);
+                }
+                if (want) {
+                    for (int b = 0; b < nb; b++) ss[b] = 1.0 / ss[b];
+                    for (int i = 0; i < nO; i++)
+                        for (int b = 0; b < nb; b++) ya[(long) i * B + b] *= ss[b];
+                    for (int b = 0; b < nb; b++) ya[net->lab[d0 + b] * B + b] -= 1.0;
+                }
+            }
+            if (!want) continue;
+            /* output layer, per lane: gbo_i += e_i ; gW1_ij += e_i z_j */
+            for (int i = 0; i < nO; i++) {
+                const double *restrict er = ya + (long) i * B;
+                double *restrict ab = acc + (net->o_bo + i) * B;
+                for (int b = 0; b < nb; b++) ab[b] += er[b];
+                for (int j = 0; j < nH; j++) {
+                    const double *restrict zr = za + (long) j * B;
+                    double *restrict aw = acc + (net->o_w1 + (long) i * nH + j) * B;
+                    for (int b = 0; b < nb; b++) aw[b] += er[b] * zr[b];
+                }
+            }
+            /* hidden layer: delta_j = dz_j sum_i W1_ij e_i ; gbh_j += delta_j ; gW2_jk += delta_j x_k */
+            for (int j = 0; j < nH; j++) {
+                double *restrict sr = za + (long) j * B;        /* z no longer needed */
+                double *restrict dr = dza + (long) j * B;
+                for (int b = 0; b < nb; b++) sr[b] = 0.0;
+                for (int i = 0; i < nO; i++) {
+                    const double wij = w1[(long) i * nH + j];
+                    const double *restrict er = ya + (long) i * B;
+                    for (int b = 0; b < nb; b++) sr[b] += wij * er[b];
+                }
+                for (int b = 0; b < nb; b++) dr[b] *= sr[b];
+                double *restrict ab = acc + (net->o_bh + j) * B;
+                for (int b = 0; b < nb; b++) ab[b] += dr[b];
+                for (int k = 0; k < nI; k++) {
+                    const double *restrict xr = net->xt + (long) k * nN + d0;
+                    double *restrict aw = acc + ((long) j * nI + k) * B;
+                    for (int b = 0; b < nb; b++) aw[b] += dr[b] * xr[b];
+                }
+            }
+        }
+        for (int b = 0; b < B; b++) total += lsum[b];
+        total += log_total;
+        if (want) {
+            for (long p = 0; p < nd; p++) {
+                double s = 0.0;
+                for (int b = 0; b < B; b++) s += acc[p * B + b];
+                grad[p] = s;
+            }
+        }
+        free(buf);
+        free(lanes);
+        return total;
+    }
+    """
+    int _BLOCK "NN_BLOCK"
+    double _fast_exp_nonpos "nn_exp_nonpos"(double x) noexcept nogil
+    double _fast_tanh "nn_tanh"(double a) noexcept nogil
+    double _max "nn_max"(double a, double b) noexcept nogil
+    ctypedef struct nn_net:
+        int n_in, n_hidden, n_out, n_data, linear, mse
+        long o_bh, o_w1, o_bo, ndim
+        const double* xt
+        const double* tt
+        const int64_t* lab
+    double _blocked_energy_gradient "nn_blocked_energy_gradient"(
+        const nn_net* net, const double* w, double* grad) noexcept nogil
+
+
 cdef class NNKernel(CompiledLandscape):
     """Energy, gradient, Hessian and Hessian-vector product of a one-hidden-layer network.
 
@@ -86,7 +319,9 @@ cdef class NNKernel(CompiledLandscape):
     cdef readonly str activation, loss, path
     cdef bint _linear, _mse, _blas
     cdef Py_ssize_t _o_bh, _o_w1, _o_bo
-    cdef object _x_arr, _lab_arr, _t_arr
+    cdef object _x_arr, _lab_arr, _t_arr, _xt_arr, _tt_arr
+    cdef const double* _xt      # inputs transposed, (n_in, n_data): fused path
+    cdef const double* _tt      # targets transposed, (n_out, n_data): fused path, mse
     cdef const double* _x
     cdef const int64_t* _lab
     cdef const double* _t
@@ -148,6 +383,15 @@ cdef class NNKernel(CompiledLandscape):
         self._o_bh = <Py_ssize_t> n_hidden * n_in
         self._o_w1 = self._o_bh + n_hidden
         self._o_bo = self._o_w1 + <Py_ssize_t> n_out * n_hidden
+        self._xt = NULL
+        self._tt = NULL
+        if not self._blas:
+            # item-index-innermost copies for the blocked (vectorisable) fused loops
+            self._xt_arr = np.ascontiguousarray(xa.T)
+            self._xt = <const double*> cnp.PyArray_DATA(self._xt_arr)
+            if self._mse:
+                self._tt_arr = np.ascontiguousarray(self._t_arr.T)
+                self._tt = <const double*> cnp.PyArray_DATA(self._tt_arr)
         self.ndim = self._o_bo + n_out
 
     # ------------------------------------------------------------------ read-only data
@@ -244,68 +488,20 @@ cdef class NNKernel(CompiledLandscape):
         return lse - yc
 
     # ------------------------------------------------------------------ fused path
-    cdef double _eg_fused(self, const double* w, double* grad) noexcept nogil:
-        cdef int I = self.n_in, H = self.n_hidden, O = self.n_out
-        cdef Py_ssize_t N = self.n_data, d, p
-        cdef int i, j, k
-        cdef const double* w2 = w
-        cdef const double* bh = w + self._o_bh
-        cdef const double* w1 = w + self._o_w1
-        cdef const double* bo = w + self._o_bo
-        cdef const double* xd
-        cdef double* gw2 = NULL
-        cdef double* gbh = NULL
-        cdef double* gw1 = NULL
-        cdef double* gbo = NULL
-        cdef double a, s, ei, delta, total = 0.0, inv_n = 1.0 / N
-        cdef double* buf = <double*> malloc((2 * H + 2 * O) * sizeof(double))
-        if buf == NULL:
-            return NAN
-        cdef double* z = buf
-        cdef double* dz = buf + H
-        cdef double* y = buf + 2 * H
-        cdef double* e = buf + 2 * H + O
-        if grad != NULL:
-            memset(grad, 0, self.ndim * sizeof(double))
-            gw2 = grad
-            gbh = grad + self._o_bh
-            gw1 = grad + self._o_w1
-            gbo = grad + self._o_bo
-        for d in range(N):
-            xd = self._x + d * I
-            for j in range(H):
-                a = bh[j]
-                for k in range(I):
-                    a += w2[j * I + k] * xd[k]
-                if self._linear:
-                    z[j] = a
-                    dz[j] = 1.0
-                else:
-                    z[j] = tanh(a)
-                    dz[j] = 1.0 - z[j] * z[j]
-            for i in range(O):
-                a = bo[i]
-                for j in range(H):
-                    a += w1[i * H + j] * z[j]
-                y[i] = a
-            if grad == NULL:
-                total += self._item_loss(d, y, NULL, NULL)
-                continue
-            total += self._item_loss(d, y, e, NULL)
-            for i in range(O):
-                ei = e[i]
-                gbo[i] += ei
-                for j in range(H):
-                    gw1[i * H + j] += ei * z[j]
-            for j in range(H):
-                s = 0.0
-                for i in range(O):
-                    s += w1[i * H + j] * e[i]
-                delta = dz[j] * s
-                gbh[j] += delta
-                for k in range(I):
-                    gw2[j * I + k] += delta * xd[k]
-        free(buf)
+    cdef double _eg_blocked(self, const double* w, double* grad) noexcept nogil:
+        """Fused path: the blocked, vectorised C core (see ``nn_blocked_energy_gradient``)."""
+        cdef nn_net net
+        cdef Py_ssize_t p
+        cdef double inv_n = 1.0 / self.n_data, total
+        net.n_in, net.n_hidden, net.n_out, net.n_data = (self.n_in, self.n_hidden, self.n_out,
+                                                         self.n_data)
+        net.linear = self._linear
+        net.mse = self._mse
+        net.o_bh, net.o_w1, net.o_bo, net.ndim = self._o_bh, self._o_w1, self._o_bo, self.ndim
+        net.xt = self._xt
+        net.tt = self._tt
+        net.lab = self._lab
+        total = _blocked_energy_gradient(&net, w, grad)
         if grad != NULL:
             for p in range(self.ndim):
                 grad[p] *= inv_n
@@ -691,12 +887,12 @@ cdef class NNKernel(CompiledLandscape):
     cdef double c_energy(self, const double* x) noexcept nogil:
         if self._blas:
             return self._eg_blas(x, NULL)
-        return self._eg_fused(x, NULL)
+        return self._eg_blocked(x, NULL)
 
     cdef double c_energy_gradient(self, const double* x, double* grad) noexcept nogil:
         if self._blas:
             return self._eg_blas(x, grad)
-        return self._eg_fused(x, grad)
+        return self._eg_blocked(x, grad)
 
     cdef void c_hessian(self, const double* x, double* hess) noexcept nogil:
         self._hessian_dense(x, hess)
@@ -712,3 +908,23 @@ def _rebuild(n_in, n_hidden, n_out, x, labels, targets, lam, reg_biases, activat
     """Unpickle an :class:`NNKernel` (used by ``__reduce__``)."""
     return NNKernel(n_in, n_hidden, n_out, x, labels=labels, targets=targets, lam=lam,
                     reg_biases=reg_biases, activation=activation, loss=loss, path=path)
+
+
+def _vector_tanh(const double[::1] a):
+    """tanh by the kernel's branch-free routine (for tests), a new array."""
+    out = np.empty(a.shape[0])
+    cdef double[::1] o = out
+    cdef Py_ssize_t i
+    for i in range(a.shape[0]):
+        o[i] = _fast_tanh(a[i])
+    return out
+
+
+def _vector_exp_nonpos(const double[::1] x):
+    """exp(x) for x <= 0 by the kernel's branch-free routine (for tests), a new array."""
+    out = np.empty(x.shape[0])
+    cdef double[::1] o = out
+    cdef Py_ssize_t i
+    for i in range(x.shape[0]):
+        o[i] = _fast_exp_nonpos(x[i])
+    return out

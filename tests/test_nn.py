@@ -112,6 +112,54 @@ def test_log_softmax_is_stable_for_huge_outputs():
         assert rel_err(g, g_ref) < 1e-10
 
 
+def test_branch_free_tanh_and_exp_are_accurate():
+    from kernels.nn import _vector_exp_nonpos, _vector_tanh
+
+    rng = np.random.default_rng(6)
+    a = np.concatenate([rng.uniform(-30, 30, 20000),
+                        10.0 ** rng.uniform(-300, 0, 2000) * rng.choice([-1, 1], 2000)])
+    assert np.max(np.abs(_vector_tanh(a) - np.tanh(a)) / np.abs(np.tanh(a))) < 8e-16   # <= 4 ulp
+    special = np.array([0.0, -0.0, 354.0, -400.0, 1e300, np.inf, -np.inf, np.nan])
+    t = _vector_tanh(special)
+    assert np.array_equal(t[:-1], [0.0, -0.0, 1.0, -1.0, 1.0, 1.0, -1.0])
+    assert np.signbit(t[1]) and np.isnan(t[-1])
+    x = -rng.uniform(0.0, 708.0, 20000)
+    assert np.max(np.abs(_vector_exp_nonpos(x) - np.exp(x)) / np.exp(x)) < 8e-16
+    e = _vector_exp_nonpos(np.array([0.0, -1e300, -np.inf, np.nan]))
+    assert e[0] == 1.0 and 0.0 < e[1] == e[2] < 1e-307 and np.isnan(e[3])
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_nan_weights_give_nan_energy(path):
+    rng = np.random.default_rng(7)
+    for loss in LOSSES:
+        kern, _ = make_pair(rng, 3, 4, 3, 100, path=path, lam=0.0, loss=loss)
+        w = rng.normal(size=kern.ndim)
+        w[0] = np.nan                                   # an input-to-hidden weight
+        e, g = kern.energy_gradient(w)
+        assert np.isnan(e) and np.isnan(kern.energy(w)) and np.any(np.isnan(g))
+
+
+@pytest.mark.parametrize("n_data", [1, 63, 64, 65, 130])
+def test_fused_path_block_edges(n_data):
+    rng = np.random.default_rng(n_data)
+    for loss in LOSSES:
+        kern, ref = make_pair(rng, 2, 3, 4, n_data, path="fused", loss=loss)
+        w = rng.normal(size=kern.ndim)
+        e, g = kern.energy_gradient(w)
+        e_ref, g_ref = ref.energy_gradient(w)
+        assert abs(e - e_ref) <= 1e-12 * abs(e_ref)
+        assert rel_err(g, g_ref) < 1e-12
+
+
+def test_many_classes_use_per_item_log():
+    rng = np.random.default_rng(12)
+    kern, ref = make_pair(rng, 2, 2, 1001, 70, path="fused")
+    w = rng.normal(size=kern.ndim)
+    assert kern.energy(w) == pytest.approx(ref.energy(w), rel=1e-12)
+    assert rel_err(kern.energy_gradient(w)[1], ref.energy_gradient(w)[1]) < 1e-10
+
+
 def test_paths_agree_and_auto_choice():
     rng = np.random.default_rng(8)
     x, labels, _ = make_data(rng, 7, 3, 300)
