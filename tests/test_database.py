@@ -584,3 +584,25 @@ def test_warnings_are_not_printed_by_normal_use(path, capsys):
         Database.open_writer(path).close()
         DatabaseReader(path)
     assert capsys.readouterr().out == ""
+
+
+def test_every_dataset_and_attribute_is_documented(path):
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "hdf5-format.md").read_text()
+    with new_db(path) as db:
+        db.begin_run("x")
+        db.add_minimum(0.0, np.zeros(NDIM))
+    names = set()
+    with h5py.File(path, "r") as f:
+        names |= set(f.attrs)
+
+        def visit(name, obj):
+            if not name.startswith("system/"):       # system arrays are the user's
+                names.add(name.split("/")[-1])
+            names.update(obj.attrs)
+
+        f.visititems(visit)
+    missing = sorted(n for n in names if f"`{n}`" not in doc and f"/{n}" not in doc)
+    assert missing == []
+    assert len(names) > 40
