@@ -67,7 +67,7 @@ def run(n_min: int, ndim: int, directory: str, seed: int = 0) -> dict:
     new_count = 0
     for j, (is_refind, k) in enumerate(order):
         c = coords[k] + noise[j] if is_refind else coords[k]
-        mid, is_new = db.add_minimum(energies[k], c)
+        _, is_new = db.add_minimum(energies[k], c)
         new_count += is_new
         if j % 1000 == 999:
             db.commit()
@@ -85,7 +85,7 @@ def run(n_min: int, ndim: int, directory: str, seed: int = 0) -> dict:
             k = stored_ts[int(rng.integers(len(stored_ts)))]
             db.add_ts(ts_e[k], ts_c[k] + 1e-7, pairs[k, 1], pairs[k, 0])
         else:
-            tid, is_new = db.add_ts(ts_e[j], ts_c[j], pairs[j, 0], pairs[j, 1])
+            _, is_new = db.add_ts(ts_e[j], ts_c[j], pairs[j, 0], pairs[j, 1])
             if is_new:
                 stored_ts.append(j)
         if j % 1000 == 999:

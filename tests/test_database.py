@@ -16,14 +16,21 @@ import h5py
 import numpy as np
 import pytest
 
-from mlcore.database import (Database, DatabaseReader, FORMAT_VERSION, JournalRecoveryWarning,
-                             StaleLockWarning, atomic_output, atomic_path)
+from mlcore.database import (
+    FORMAT_VERSION,
+    Database,
+    DatabaseReader,
+    JournalRecoveryWarning,
+    StaleLockWarning,
+    atomic_output,
+    atomic_path,
+)
 from mlcore.database.atomic import stray_temp_files
 from mlcore.database.index import EnergyIndex, make_identity
 from mlcore.database.journal import encode_record, journal_path_for, read_journal
 from mlcore.database.lock import lock_path_for
 from mlcore.database.state import apply_batch
-from mlcore.database.tables import Table, TABLE_SPECS
+from mlcore.database.tables import TABLE_SPECS, Table
 from mlcore.errors import InputError
 
 NDIM = 4
@@ -389,9 +396,9 @@ def test_torn_final_record_is_ignored_and_writing_resumes(path):
     data = jpath.read_bytes()
     jpath.write_bytes(data[:-7])          # the last batch was being written
     assert DatabaseReader(path).n_minima == 2    # readers ignore the torn tail
-    with pytest.warns(JournalRecoveryWarning, match="torn final record"):
-        with pytest.warns(StaleLockWarning):
-            db = Database.open_writer(path)
+    with pytest.warns(JournalRecoveryWarning, match="torn final record"), \
+            pytest.warns(StaleLockWarning):
+        db = Database.open_writer(path)
     assert list(db.minima().energy) == [0.0, 1.0]
     assert db.add_minimum(2.0, np.full(NDIM, 2)) == (3, True)
     assert db.commit() == 3
@@ -477,11 +484,10 @@ def test_checkpoints_fold_the_journal_by_size(path):
 
 
 def test_exception_in_block_commits_results_and_marks_run_failed(path):
-    with pytest.raises(RuntimeError):
-        with new_db(path) as db:
-            db.begin_run("mlgmin")
-            db.add_minimum(1.0, np.ones(NDIM))
-            raise RuntimeError("optimiser diverged")
+    with pytest.raises(RuntimeError), new_db(path) as db:
+        db.begin_run("mlgmin")
+        db.add_minimum(1.0, np.ones(NDIM))
+        raise RuntimeError("optimiser diverged")
     r = DatabaseReader(path, journal=False)
     assert r.n_minima == 1
     run = r.runs().row(1)
@@ -530,10 +536,9 @@ def test_atomic_output_appears_whole_or_not_at_all(tmp_path):
         fh.write("a,b\n")
         assert not out.exists()
     assert out.read_text() == "a,b\n"
-    with pytest.raises(ZeroDivisionError):
-        with atomic_output(out) as fh:
-            fh.write("half")
-            1 / 0
+    with pytest.raises(ZeroDivisionError), atomic_output(out) as fh:
+        fh.write("half")
+        raise ZeroDivisionError
     assert out.read_text() == "a,b\n"
     assert stray_temp_files(out) == []
     with atomic_path(tmp_path / "fig.png") as tmp:

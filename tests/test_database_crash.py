@@ -19,7 +19,6 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-import pytest
 
 from mlcore.database import Database, DatabaseReader
 from mlcore.database.atomic import stray_temp_files
@@ -225,7 +224,7 @@ def test_reader_sees_consistent_committed_state_while_a_run_writes(tmp_path):
             assert n_h5 % K == 0
             writer = DatabaseReader(path).writer
             assert writer is None or writer["program"] == "crash-child"
-        out, err = _finish(child, timeout=60)
+        _, err = _finish(child, timeout=60)
     finally:
         if child.poll() is None:
             child.kill()

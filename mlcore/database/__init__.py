@@ -24,6 +24,6 @@ from mlcore.database.tables import OUTCOME_CODES
 from mlcore.database.view import TableView
 from mlcore.database.writer import Database, JournalRecoveryWarning
 
-__all__ = ["Database", "DatabaseReader", "TableView", "atomic_output", "atomic_path",
-           "FORMAT_NAME", "FORMAT_VERSION", "OUTCOME_CODES", "StaleLockWarning",
-           "JournalRecoveryWarning"]
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "OUTCOME_CODES", "Database", "DatabaseReader",
+           "JournalRecoveryWarning", "StaleLockWarning", "TableView", "atomic_output",
+           "atomic_path"]

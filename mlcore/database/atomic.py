@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 __all__ = ["atomic_output", "atomic_path", "fsync_dir", "fsync_path", "temp_name_for"]
 
@@ -110,8 +111,7 @@ def atomic_output(path: str | os.PathLike, mode: str = "w", encoding: str | None
         raise ValueError(f"atomic_output: mode must be 'w' or 'wb', not {mode!r}")
     if mode == "w" and encoding is None:
         encoding = "utf-8"
-    with atomic_path(path) as tmp:
-        with open(tmp, mode, encoding=encoding, newline=newline) as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
+    with atomic_path(path) as tmp, open(tmp, mode, encoding=encoding, newline=newline) as fh:
+        yield fh
+        fh.flush()
+        os.fsync(fh.fileno())

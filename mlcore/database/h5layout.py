@@ -11,14 +11,22 @@ from __future__ import annotations
 import json
 import os
 import time
+
 import numpy as np
 
 from mlcore.database.state import DatabaseState
 from mlcore.database.tables import OUTCOME_CODES, TABLE_SPECS, Table
 from mlcore.errors import InputError
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "write_snapshot", "read_snapshot",
-           "JOURNAL_GROUP", "SYSTEM_GROUP", "check_array_name"]
+__all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "JOURNAL_GROUP",
+    "SYSTEM_GROUP",
+    "check_array_name",
+    "read_snapshot",
+    "write_snapshot",
+]
 
 FORMAT_NAME = "mllandscape-stationary-points"
 FORMAT_VERSION = 1
@@ -139,7 +147,7 @@ def read_snapshot(path: str | os.PathLike) -> DatabaseState:
         raise InputError(f"{where}: no such file")
     try:
         f = h5py.File(path, "r")
-    except Exception as exc:  # h5py raises OSError (or others) for garbage and truncation
+    except Exception as exc:  # noqa: BLE001 - h5py raises OSError and others for damage
         raise InputError(f"{where}: not a readable HDF5 file ({_one_line(exc)})") from None
     try:
         with f:
@@ -164,6 +172,6 @@ def read_snapshot(path: str | os.PathLike) -> DatabaseState:
             state.committed_seq = int(f[JOURNAL_GROUP].attrs["committed_seq"])
     except InputError:
         raise
-    except Exception as exc:  # damaged metadata or data inside an openable file
+    except Exception as exc:  # noqa: BLE001 - damaged metadata or data in an openable file
         raise InputError(f"{where}: damaged stationary-point file ({_one_line(exc)})") from None
     return state

@@ -12,13 +12,13 @@ and a test ``same(energy1, coords1, energy2, coords2) -> bool``.
 """
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right, insort
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from math import isqrt
-from typing import Callable
 
 import numpy as np
 
-__all__ = ["EnergyIndex", "make_identity", "IdentityTest"]
+__all__ = ["EnergyIndex", "IdentityTest", "make_identity"]
 
 IdentityTest = Callable[[float, np.ndarray, float, np.ndarray], bool]
 

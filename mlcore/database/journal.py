@@ -32,8 +32,14 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["encode_record", "read_journal", "JournalAppender", "JournalContents",
-           "journal_path_for", "RECORD_MAGIC"]
+__all__ = [
+    "RECORD_MAGIC",
+    "JournalAppender",
+    "JournalContents",
+    "encode_record",
+    "journal_path_for",
+    "read_journal",
+]
 
 RECORD_MAGIC = b"MLJ1"
 _PREFIX = struct.Struct("<4sIQI")
@@ -161,7 +167,7 @@ class JournalAppender:
 
     def __init__(self, path: str | os.PathLike, valid_end: int):
         self.path = Path(path)
-        self._fh = open(self.path, "r+b")
+        self._fh = open(self.path, "r+b")  # noqa: SIM115 - kept open until close()
         self._fh.seek(0, os.SEEK_END)
         if self._fh.tell() != valid_end:
             self._fh.truncate(valid_end)

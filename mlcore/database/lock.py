@@ -18,10 +18,11 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import Self
 
 from mlcore.errors import InputError
 
-__all__ = ["WriterLock", "StaleLockWarning", "lock_path_for", "read_lock"]
+__all__ = ["StaleLockWarning", "WriterLock", "lock_path_for", "read_lock"]
 
 
 class StaleLockWarning(UserWarning):
@@ -175,7 +176,7 @@ class WriterLock:
             self.path.unlink(missing_ok=True)
         self.info = None
 
-    def __enter__(self) -> "WriterLock":
+    def __enter__(self) -> Self:
         self.acquire()
         return self
 

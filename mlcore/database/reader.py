@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Self
 
 from mlcore.database.h5layout import read_snapshot
 from mlcore.database.journal import journal_path_for, read_journal
@@ -89,7 +90,7 @@ class DatabaseReader(DatabaseView):
         info = read_lock(lock_path_for(self.path))
         return info or None
 
-    def __enter__(self) -> "DatabaseReader":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -20,8 +20,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ColumnSpec", "Table", "TABLE_SPECS", "TABLE_NAMES", "make_tables",
-           "OUTCOME_CODES"]
+__all__ = [
+    "OUTCOME_CODES",
+    "TABLE_NAMES",
+    "TABLE_SPECS",
+    "ColumnSpec",
+    "Table",
+    "make_tables",
+]
 
 NAN = float("nan")
 

@@ -10,7 +10,7 @@ import numpy as np
 from mlcore.database.state import DatabaseState
 from mlcore.errors import InputError
 
-__all__ = ["TableView", "DatabaseView"]
+__all__ = ["DatabaseView", "TableView"]
 
 
 class TableView:

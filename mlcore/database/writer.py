@@ -17,16 +17,17 @@ Crash safety (details and the argument in ``docs/hdf5-format.md``):
 """
 from __future__ import annotations
 
+import json
 import math
 import os
 import socket
-import json
 import time
 import uuid
 import warnings
 from collections import defaultdict
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Self
 
 import numpy as np
 
@@ -34,8 +35,7 @@ from mlcore._version import __version__
 from mlcore.database.atomic import atomic_output, atomic_path, stray_temp_files
 from mlcore.database.h5layout import check_array_name, read_snapshot, write_snapshot
 from mlcore.database.index import EnergyIndex, make_identity
-from mlcore.database.journal import (JournalAppender, encode_record, journal_path_for,
-                                     read_journal)
+from mlcore.database.journal import JournalAppender, encode_record, journal_path_for, read_journal
 from mlcore.database.lock import WriterLock
 from mlcore.database.state import DatabaseState, apply_batch, encode_columns, encode_values
 from mlcore.database.view import DatabaseView
@@ -110,7 +110,7 @@ class Database(DatabaseView):
     # ================================================================== opening
     @classmethod
     def _new(cls, path, lock, state, identity, energy_tol, checkpoint_bytes,
-             checkpoint_interval) -> "Database":
+             checkpoint_interval) -> Database:
         self = object.__new__(cls)
         self.path = Path(path)
         self.journal_path = journal_path_for(self.path)
@@ -135,7 +135,7 @@ class Database(DatabaseView):
                arrays: Mapping[str, np.ndarray] | None = None, *, ndim: int,
                identity=None, energy_tol: float | None = None, overwrite: bool = False,
                program: str = "", checkpoint_bytes: int = 8 << 20,
-               checkpoint_interval: float | None = 300.0) -> "Database":
+               checkpoint_interval: float | None = 300.0) -> Database:
         """Create a new file and return its writer (holding the lock).
 
         Parameters
@@ -195,7 +195,7 @@ class Database(DatabaseView):
     def open_writer(cls, path: str | os.PathLike, *, identity=None,
                     energy_tol: float | None = None, program: str = "",
                     checkpoint_bytes: int = 8 << 20,
-                    checkpoint_interval: float | None = 300.0) -> "Database":
+                    checkpoint_interval: float | None = 300.0) -> Database:
         """Open an existing file for writing: take the lock, load, replay the journal.
 
         Raises
@@ -583,7 +583,7 @@ class Database(DatabaseView):
                 self._journal = None
             self._lock.release()
 
-    def __enter__(self) -> "Database":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
