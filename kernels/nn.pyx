@@ -38,7 +38,7 @@ import numpy as np
 cimport numpy as cnp
 from libc.stdlib cimport malloc, calloc, free
 from libc.string cimport memset
-from libc.math cimport tanh, exp, log, NAN
+from libc.math cimport exp, log, NAN
 from libc.stdint cimport int64_t
 from scipy.linalg.cython_blas cimport dgemm
 
@@ -275,6 +275,153 @@ cdef extern from *:
         free(lanes);
         return total;
     }
+
+    /* Hessian-vector product of the data term summed over items (not divided by N), by the
+       R-operator, blocked and per lane like nn_blocked_energy_gradient.  out (ndim) is
+       overwritten.  Returns 0, or -1 if memory runs out. */
+    NN_CLONES static int nn_blocked_hessian_vector(const nn_net *net, const double *w,
+                                                   const double *v, double *out) {
+        const int nI = net->n_in, nH = net->n_hidden, nO = net->n_out, nN = net->n_data;
+        const int B = NN_BLOCK;
+        const long nd = net->ndim;
+        const double *w2 = w, *bh = w + net->o_bh, *w1 = w + net->o_w1, *bo = w + net->o_bo;
+        const double *v2 = v, *vbh = v + net->o_bh, *v1 = v + net->o_w1, *vbo = v + net->o_bo;
+        double *buf = (double *) malloc(sizeof(double) * (size_t) (5 * nH + 3 * nO + 2) * B);
+        double *acc = (double *) calloc((size_t) nd * B, sizeof(double));
+        if (buf == NULL || acc == NULL) {
+            free(buf); free(acc);
+            return -1;
+        }
+        double *za = buf, *dza = za + (long) nH * B, *d2a = dza + (long) nH * B;
+        double *raa = d2a + (long) nH * B, *rza = raa + (long) nH * B;
+        double *ya = rza + (long) nH * B, *pa = ya + (long) nO * B, *rya = pa + (long) nO * B;
+        double *mx = rya + (long) nO * B, *ss = mx + B;
+        for (int d0 = 0; d0 < nN; d0 += B) {
+            const int nb = nN - d0 < B ? nN - d0 : B;
+            /* hidden layer and its R-forward: a, z, dz, d2 ; R{a} = vbh + V2 x ; R{z} = dz R{a} */
+            for (int j = 0; j < nH; j++) {
+                double *restrict zr = za + (long) j * B, *restrict rar = raa + (long) j * B;
+                double *restrict dr = dza + (long) j * B, *restrict d2r = d2a + (long) j * B;
+                double *restrict rzr = rza + (long) j * B;
+                for (int b = 0; b < nb; b++) { zr[b] = bh[j]; rar[b] = vbh[j]; }
+                for (int k = 0; k < nI; k++) {
+                    const double wk = w2[(long) j * nI + k], vk = v2[(long) j * nI + k];
+                    const double *restrict xr = net->xt + (long) k * nN + d0;
+                    for (int b = 0; b < nb; b++) {
+                        zr[b] += wk * xr[b];
+                        rar[b] += vk * xr[b];
+                    }
+                }
+                if (net->linear) {
+                    for (int b = 0; b < nb; b++) { dr[b] = 1.0; d2r[b] = 0.0; rzr[b] = rar[b]; }
+                } else {
+                    for (int b = 0; b < nb; b++) {
+                        const double t = nn_tanh(zr[b]), g = 1.0 - t * t;
+                        zr[b] = t;
+                        dr[b] = g;
+                        d2r[b] = -2.0 * t * g;
+                        rzr[b] = g * rar[b];
+                    }
+                }
+            }
+            /* outputs: y = bo + W1 z ; R{y} = vbo + V1 z + W1 R{z} */
+            for (int i = 0; i < nO; i++) {
+                double *restrict yr = ya + (long) i * B, *restrict ryr = rya + (long) i * B;
+                for (int b = 0; b < nb; b++) { yr[b] = bo[i]; ryr[b] = vbo[i]; }
+                for (int j = 0; j < nH; j++) {
+                    const double wij = w1[(long) i * nH + j], vij = v1[(long) i * nH + j];
+                    const double *restrict zr = za + (long) j * B, *restrict rzr = rza + (long) j * B;
+                    for (int b = 0; b < nb; b++) {
+                        yr[b] += wij * zr[b];
+                        ryr[b] += vij * zr[b] + wij * rzr[b];
+                    }
+                }
+            }
+            /* e = dloss/dy in ya, R{e} in rya */
+            if (net->mse) {
+                for (int i = 0; i < nO; i++) {
+                    double *restrict yr = ya + (long) i * B, *restrict ryr = rya + (long) i * B;
+                    const double *restrict tr = net->tt + (long) i * nN + d0;
+                    for (int b = 0; b < nb; b++) {
+                        yr[b] = 2.0 * (yr[b] - tr[b]);
+                        ryr[b] = 2.0 * ryr[b];
+                    }
+                }
+            } else {
+                for (int b = 0; b < nb; b++) { mx[b] = ya[b]; ss[b] = 0.0; }
+                for (int i = 1; i < nO; i++)
+                    for (int b = 0; b < nb; b++) mx[b] = nn_max(ya[(long) i * B + b], mx[b]);
+                for (int i = 0; i < nO; i++) {
+                    double *restrict yr = ya + (long) i * B;
+                    for (int b = 0; b < nb; b++) {
+                        const double e = nn_exp_nonpos(yr[b] - mx[b]);
+                        yr[b] = e;
+                        ss[b] += e;
+                    }
+                }
+                for (int b = 0; b < nb; b++) { ss[b] = 1.0 / ss[b]; mx[b] = 0.0; }
+                for (int i = 0; i < nO; i++) {          /* p in ya ; mx <- sum_i p_i R{y_i} */
+                    double *restrict yr = ya + (long) i * B;
+                    const double *restrict ryr = rya + (long) i * B;
+                    for (int b = 0; b < nb; b++) {
+                        yr[b] *= ss[b];
+                        mx[b] += yr[b] * ryr[b];
+                    }
+                }
+                for (int i = 0; i < nO; i++) {          /* R{e} = p (R{y} - sum p R{y}) */
+                    const double *restrict yr = ya + (long) i * B;
+                    double *restrict ryr = rya + (long) i * B;
+                    for (int b = 0; b < nb; b++) ryr[b] = yr[b] * (ryr[b] - mx[b]);
+                }
+                for (int b = 0; b < nb; b++) ya[net->lab[d0 + b] * B + b] -= 1.0;   /* e = p - onehot */
+            }
+            /* output layer: R{gbo} += R{e} ; R{gW1_ij} += R{e_i} z_j + e_i R{z_j} */
+            for (int i = 0; i < nO; i++) {
+                const double *restrict er = ya + (long) i * B, *restrict rer = rya + (long) i * B;
+                double *restrict ab = acc + (net->o_bo + i) * B;
+                for (int b = 0; b < nb; b++) ab[b] += rer[b];
+                for (int j = 0; j < nH; j++) {
+                    const double *restrict zr = za + (long) j * B, *restrict rzr = rza + (long) j * B;
+                    double *restrict aw = acc + (net->o_w1 + (long) i * nH + j) * B;
+                    for (int b = 0; b < nb; b++) aw[b] += rer[b] * zr[b] + er[b] * rzr[b];
+                }
+            }
+            /* hidden layer: R{delta_j} = d2_j R{a_j} s_j + dz_j t_j with s_j = sum_i W1_ij e_i,
+               t_j = sum_i (V1_ij e_i + W1_ij R{e_i}) ; R{gbh_j} += R{delta_j} ;
+               R{gW2_jk} += R{delta_j} x_k */
+            for (int j = 0; j < nH; j++) {
+                double *restrict sr = za + (long) j * B;        /* z, R{z} no longer needed */
+                double *restrict tr = rza + (long) j * B;
+                const double *restrict dr = dza + (long) j * B, *restrict d2r = d2a + (long) j * B;
+                double *restrict rar = raa + (long) j * B;
+                for (int b = 0; b < nb; b++) { sr[b] = 0.0; tr[b] = 0.0; }
+                for (int i = 0; i < nO; i++) {
+                    const double wij = w1[(long) i * nH + j], vij = v1[(long) i * nH + j];
+                    const double *restrict er = ya + (long) i * B, *restrict rer = rya + (long) i * B;
+                    for (int b = 0; b < nb; b++) {
+                        sr[b] += wij * er[b];
+                        tr[b] += vij * er[b] + wij * rer[b];
+                    }
+                }
+                for (int b = 0; b < nb; b++) rar[b] = d2r[b] * rar[b] * sr[b] + dr[b] * tr[b];
+                double *restrict ab = acc + (net->o_bh + j) * B;
+                for (int b = 0; b < nb; b++) ab[b] += rar[b];
+                for (int k = 0; k < nI; k++) {
+                    const double *restrict xr = net->xt + (long) k * nN + d0;
+                    double *restrict aw = acc + ((long) j * nI + k) * B;
+                    for (int b = 0; b < nb; b++) aw[b] += rar[b] * xr[b];
+                }
+            }
+        }
+        for (long p = 0; p < nd; p++) {
+            double s = 0.0;
+            for (int b = 0; b < B; b++) s += acc[p * B + b];
+            out[p] = s;
+        }
+        free(buf);
+        free(acc);
+        return 0;
+    }
     """
     int _BLOCK "NN_BLOCK"
     double _fast_exp_nonpos "nn_exp_nonpos"(double x) noexcept nogil
@@ -288,6 +435,8 @@ cdef extern from *:
         const int64_t* lab
     double _blocked_energy_gradient "nn_blocked_energy_gradient"(
         const nn_net* net, const double* w, double* grad) noexcept nogil
+    int _blocked_hessian_vector "nn_blocked_hessian_vector"(
+        const nn_net* net, const double* w, const double* v, double* out) noexcept nogil
 
 
 cdef class NNKernel(CompiledLandscape):
@@ -488,11 +637,8 @@ cdef class NNKernel(CompiledLandscape):
         return lse - yc
 
     # ------------------------------------------------------------------ fused path
-    cdef double _eg_blocked(self, const double* w, double* grad) noexcept nogil:
-        """Fused path: the blocked, vectorised C core (see ``nn_blocked_energy_gradient``)."""
-        cdef nn_net net
-        cdef Py_ssize_t p
-        cdef double inv_n = 1.0 / self.n_data, total
+    cdef void _fill_net(self, nn_net* net) noexcept nogil:
+        """The read-only description of the network and data that the C cores take."""
         net.n_in, net.n_hidden, net.n_out, net.n_data = (self.n_in, self.n_hidden, self.n_out,
                                                          self.n_data)
         net.linear = self._linear
@@ -501,97 +647,29 @@ cdef class NNKernel(CompiledLandscape):
         net.xt = self._xt
         net.tt = self._tt
         net.lab = self._lab
+
+    cdef double _eg_blocked(self, const double* w, double* grad) noexcept nogil:
+        """Fused path: the blocked, vectorised C core (``nn_blocked_energy_gradient``)."""
+        cdef nn_net net
+        cdef Py_ssize_t p
+        cdef double inv_n = 1.0 / self.n_data, total
+        self._fill_net(&net)
         total = _blocked_energy_gradient(&net, w, grad)
         if grad != NULL:
             for p in range(self.ndim):
                 grad[p] *= inv_n
         return total * inv_n + self._add_reg(w, grad)
 
-    cdef void _hv_fused(self, const double* w, const double* v, double* out) noexcept nogil:
-        cdef int I = self.n_in, H = self.n_hidden, O = self.n_out
-        cdef Py_ssize_t N = self.n_data, d, p
-        cdef int i, j, k
-        cdef const double* w2 = w
-        cdef const double* bh = w + self._o_bh
-        cdef const double* w1 = w + self._o_w1
-        cdef const double* bo = w + self._o_bo
-        cdef const double* v2 = v
-        cdef const double* vbh = v + self._o_bh
-        cdef const double* v1 = v + self._o_w1
-        cdef const double* vbo = v + self._o_bo
-        cdef double* hw2 = out
-        cdef double* hbh = out + self._o_bh
-        cdef double* hw1 = out + self._o_w1
-        cdef double* hbo = out + self._o_bo
-        cdef const double* xd
-        cdef double a, ra, s, t, pry, rdelta, inv_n = 1.0 / N, two_lam = 2.0 * self.lam
-        cdef double* buf = <double*> malloc((5 * H + 5 * O) * sizeof(double))
-        if buf == NULL:
+    cdef void _hv_blocked(self, const double* w, const double* v, double* out) noexcept nogil:
+        """Fused path: the blocked R-operator C core (``nn_blocked_hessian_vector``)."""
+        cdef nn_net net
+        cdef Py_ssize_t p
+        cdef double inv_n = 1.0 / self.n_data, two_lam = 2.0 * self.lam
+        self._fill_net(&net)
+        if _blocked_hessian_vector(&net, w, v, out) != 0:
             for p in range(self.ndim):
                 out[p] = NAN
             return
-        cdef double* z = buf
-        cdef double* dz = buf + H
-        cdef double* d2 = buf + 2 * H
-        cdef double* rav = buf + 3 * H
-        cdef double* rz = buf + 4 * H
-        cdef double* y = buf + 5 * H
-        cdef double* e = y + O
-        cdef double* pr = y + 2 * O
-        cdef double* ry = y + 3 * O
-        cdef double* re = y + 4 * O
-        memset(out, 0, self.ndim * sizeof(double))
-        for d in range(N):
-            xd = self._x + d * I
-            for j in range(H):
-                a = bh[j]
-                ra = vbh[j]
-                for k in range(I):
-                    a += w2[j * I + k] * xd[k]
-                    ra += v2[j * I + k] * xd[k]
-                if self._linear:
-                    z[j] = a
-                    dz[j] = 1.0
-                    d2[j] = 0.0
-                else:
-                    z[j] = tanh(a)
-                    dz[j] = 1.0 - z[j] * z[j]
-                    d2[j] = -2.0 * z[j] * dz[j]
-                rav[j] = ra
-                rz[j] = dz[j] * ra
-            for i in range(O):
-                a = bo[i]
-                ra = vbo[i]
-                for j in range(H):
-                    a += w1[i * H + j] * z[j]
-                    ra += v1[i * H + j] * z[j] + w1[i * H + j] * rz[j]
-                y[i] = a
-                ry[i] = ra
-            self._item_loss(d, y, e, pr)
-            if self._mse:
-                for i in range(O):
-                    re[i] = 2.0 * ry[i]
-            else:
-                pry = 0.0
-                for i in range(O):
-                    pry += pr[i] * ry[i]
-                for i in range(O):
-                    re[i] = pr[i] * (ry[i] - pry)
-            for i in range(O):
-                hbo[i] += re[i]
-                for j in range(H):
-                    hw1[i * H + j] += re[i] * z[j] + e[i] * rz[j]
-            for j in range(H):
-                s = 0.0
-                t = 0.0
-                for i in range(O):
-                    s += w1[i * H + j] * e[i]
-                    t += v1[i * H + j] * e[i] + w1[i * H + j] * re[i]
-                rdelta = d2[j] * rav[j] * s + dz[j] * t
-                hbh[j] += rdelta
-                for k in range(I):
-                    hw2[j * I + k] += rdelta * xd[k]
-        free(buf)
         for p in range(self.ndim):
             out[p] *= inv_n
             if self._in_reg(p):
@@ -623,7 +701,7 @@ cdef class NNKernel(CompiledLandscape):
                     if d2 != NULL:
                         d2[d * H + j] = 0.0
                 else:
-                    zz = tanh(zz)
+                    zz = _fast_tanh(zz)
                     z[d * H + j] = zz
                     dz[d * H + j] = 1.0 - zz * zz
                     if d2 != NULL:
@@ -901,7 +979,7 @@ cdef class NNKernel(CompiledLandscape):
         if self._blas:
             self._hv_blas(x, v, out)
         else:
-            self._hv_fused(x, v, out)
+            self._hv_blocked(x, v, out)
 
 
 def _rebuild(n_in, n_hidden, n_out, x, labels, targets, lam, reg_biases, activation, loss, path):
