@@ -611,3 +611,28 @@ def test_every_dataset_and_attribute_is_documented(path):
     missing = sorted(n for n in names if f"`{n}`" not in doc and f"/{n}" not in doc)
     assert missing == []
     assert len(names) > 40
+
+
+def test_ctrl_c_during_commit_is_delivered_after_the_batch_is_noted(path, monkeypatch):
+    import signal
+
+    from mlcore.database.journal import JournalAppender
+
+    real_append = JournalAppender.append
+
+    def append_then_interrupt(self, record):
+        real_append(self, record)
+        os.kill(os.getpid(), signal.SIGINT)       # Ctrl-C right after the fsync
+
+    db = new_db(path)
+    db.add_minimum(1.0, np.ones(NDIM))
+    monkeypatch.setattr(JournalAppender, "append", append_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        db.commit()
+    monkeypatch.setattr(JournalAppender, "append", real_append)
+    assert db.committed_seq == 1 and db.n_pending == 0     # the batch was noted
+    db.add_minimum(2.0, np.full(NDIM, 2.0))
+    assert db.commit() == 2
+    crash(db)
+    r = DatabaseReader(path)
+    assert list(r.minima().energy) == [1.0, 2.0] and r.committed_seq == 2

@@ -37,6 +37,7 @@ from mlcore.database.h5layout import check_array_name, read_snapshot, write_snap
 from mlcore.database.index import EnergyIndex, make_identity
 from mlcore.database.journal import JournalAppender, encode_record, journal_path_for, read_journal
 from mlcore.database.lock import WriterLock
+from mlcore.database.signals import signals_deferred
 from mlcore.database.state import DatabaseState, apply_batch, encode_columns, encode_values
 from mlcore.database.view import DatabaseView
 from mlcore.errors import InputError
@@ -315,11 +316,12 @@ class Database(DatabaseView):
         seq = state.committed_seq + 1
         record = encode_record({"kind": "batch", "seq": seq, "time": _now(), "ops": ops},
                                arrays)
-        self._journal.append(record)          # durable from here on
-        state.committed_seq = seq
-        self._pending_start = {name: t.n for name, t in state.tables.items()}
-        self._pending_updates = {}
-        self._journal_bytes += len(record)
+        with signals_deferred():                  # a Ctrl-C waits until we have noted it
+            self._journal.append(record)          # durable from here on
+            state.committed_seq = seq
+            self._pending_start = {name: t.n for name, t in state.tables.items()}
+            self._pending_updates = {}
+            self._journal_bytes += len(record)
         return seq
 
     def _should_checkpoint(self) -> bool:
@@ -337,13 +339,14 @@ class Database(DatabaseView):
         self._write_checkpoint()
 
     def _write_checkpoint(self) -> None:
-        with atomic_path(self.path) as tmp:
-            write_snapshot(tmp, self._state, __version__, self.journal_path.name)
-        # FILE.h5 now holds every batch up to committed_seq; the old journal's records are
-        # all <= committed_seq and would be skipped, so replacing it loses nothing.
-        self._h5_size = self.path.stat().st_size
-        self._last_checkpoint = _now()
-        self._start_journal()
+        with signals_deferred():
+            with atomic_path(self.path) as tmp:
+                write_snapshot(tmp, self._state, __version__, self.journal_path.name)
+            # FILE.h5 now holds every batch up to committed_seq; the old journal's records
+            # are all <= committed_seq and would be skipped, so replacing it loses nothing.
+            self._h5_size = self.path.stat().st_size
+            self._last_checkpoint = _now()
+            self._start_journal()
 
     # ================================================================== runs
     def begin_run(self, program: str, argv: list[str] | None = None, input_text: str = "",
