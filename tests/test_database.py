@@ -636,3 +636,27 @@ def test_ctrl_c_during_commit_is_delivered_after_the_batch_is_noted(path, monkey
     crash(db)
     r = DatabaseReader(path)
     assert list(r.minima().energy) == [1.0, 2.0] and r.committed_seq == 2
+
+
+def test_time_based_checkpoint_and_a_real_system_as_identity(path):
+    from mlcore.landscape import System
+
+    class Bowl(System):
+        kind = "python"
+        ndim = NDIM
+        energy_tol = 1e-5
+        distance_tol = 0.01
+
+        def energy_gradient(self, coords):
+            return float(coords @ coords), 2 * coords
+
+    db = Database.create(path, {"kind": "python"}, ndim=NDIM, identity=Bowl(),
+                         checkpoint_interval=0.0)
+    assert db.add_minimum(0.0, np.zeros(NDIM)) == (1, True)
+    assert db.add_minimum(5e-6, np.full(NDIM, 0.004)) == (1, False)   # distance 0.008
+    assert db.add_minimum(5e-6, np.full(NDIM, 0.006)) == (2, True)    # distance 0.012
+    db.commit()                              # interval 0: every commit folds the journal
+    assert DatabaseReader(path, journal=False).n_minima == 2
+    crash(db)
+    with pytest.raises(TypeError, match="Database.create"):
+        Database(path)
