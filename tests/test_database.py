@@ -660,3 +660,8 @@ def test_time_based_checkpoint_and_a_real_system_as_identity(path):
     crash(db)
     with pytest.raises(TypeError, match="Database.create"):
         Database(path)
+
+
+def test_create_in_a_missing_directory_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match="cannot create the writer lock"):
+        Database.create(tmp_path / "nowhere" / "x.h5", {}, ndim=2)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+import pytest
 
 from mlcore.database import Database, DatabaseReader
 from mlcore.database.atomic import stray_temp_files
@@ -32,6 +33,7 @@ K = 4  # new minima per batch
 CHILD = r"""
 import sys
 import numpy as np
+import pytest
 from mlcore.database import Database
 
 NDIM, K = 5, 4
@@ -150,10 +152,18 @@ def _make_file(path: Path) -> None:
 
 
 def test_sigkill_at_random_moments_keeps_every_committed_batch(tmp_path):
+    _kill_many_times(tmp_path, n_kills=22, seed=20261126)
+
+
+@pytest.mark.slow
+def test_sigkill_many_more_times(tmp_path):
+    _kill_many_times(tmp_path, n_kills=150, seed=7)
+
+
+def _kill_many_times(tmp_path, n_kills: int, seed: int) -> None:
     path = tmp_path / "crash.h5"
     _make_file(path)
-    rng = np.random.default_rng(20261126)
-    n_kills = 22
+    rng = np.random.default_rng(seed)
     complete = 0          # batches in the file after the last kill
     stale_cleared = torn_seen = replays = 0
     phases = {"opening": 0, "writing": 0}

@@ -97,10 +97,14 @@ class WriterLock:
         info = {"host": socket.gethostname(), "pid": os.getpid(),
                 "token": secrets.token_hex(8), "program": self.program, "time": time.time()}
         tmp = self.path.with_name(f".{self.path.name}.new-{os.getpid()}-{info['token']}")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(info, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
+        try:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                json.dump(info, fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            raise InputError(f"{self.data_path}: cannot create the writer lock {self.path} "
+                             f"({exc.strerror or exc})") from None
         try:
             for _attempt in range(5):
                 try:
@@ -120,12 +124,15 @@ class WriterLock:
             prefix = f".{self.path.name}.{kind}-"
             try:
                 names = [p for p in self.path.parent.iterdir() if p.name.startswith(prefix)]
-            except FileNotFoundError:
+            except OSError:
                 return
             for p in names:
                 pid = p.name[len(prefix):].split("-")[0]
                 if pid.isdigit() and not _pid_alive(int(pid)):
-                    p.unlink(missing_ok=True)
+                    try:
+                        p.unlink()
+                    except OSError:
+                        pass
 
     def _refuse_or_clear(self, my_host: str) -> None:
         """Called when the lock exists: raise if its holder lives, else remove it."""
