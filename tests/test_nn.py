@@ -379,6 +379,9 @@ def test_system_standardisation_and_helpers():
     assert np.allclose(system.x_train.std(axis=0)[:2], 1.0)
     assert np.allclose(system.x_test, (x_test - system.input_mean) / system.input_std)
     assert np.array_equal(system.kernel.x, system.x_train)
+    clone = pickle.loads(pickle.dumps(system))          # process executors ship systems
+    w0 = np.linspace(-1, 1, system.ndim)
+    assert clone.energy(w0) == system.energy(w0) and clone.kernel.path == system.kernel.path
     w = system.random_coords(np.random.default_rng(1))
     assert w.shape == (system.ndim,) and np.all(np.abs(w) <= 1.0)
     ref = NNReference(3, 3, 4, system.x_train, labels=labels, lam=1e-3)

@@ -83,6 +83,8 @@ class NNSystem(CompiledSystem):
         Subtract the training mean and divide by the training standard deviation, per input
         feature (a feature with zero spread is divided by 1).  The same transformation is
         applied to the test set and to the inputs given to :meth:`predictions` and friends.
+        (A data table may standardise too; standardising twice changes nothing but rounding,
+        so use one of the two.)
     data_config : dict, optional
         The data table that rebuilds the data (stored by :meth:`config`).
     path : {"auto", "fused", "blas"}
