@@ -665,3 +665,25 @@ def test_time_based_checkpoint_and_a_real_system_as_identity(path):
 def test_create_in_a_missing_directory_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match="cannot create the writer lock"):
         Database.create(tmp_path / "nowhere" / "x.h5", {}, ndim=2)
+
+
+def test_saved_states_round_trip_bit_for_bit_and_replace(path):
+    rng = np.random.default_rng(5)
+    coords = rng.standard_normal(NDIM)
+    gen_state = np.random.default_rng(9).bit_generator.state
+    with new_db(path) as db:
+        db.save_state("mlgmin/run/1", {"step": 3, "rng": gen_state}, {"coords": coords})
+        db.add_minimum(-1.0, coords, step=3, task=2)
+        db.commit()
+        db.save_state("mlgmin/run/1", {"step": 4, "rng": gen_state}, {"coords": coords + 1})
+        db.commit()
+    with Database.open_writer(path) as db:
+        scalars, arrs = db.load_state("mlgmin/run/1")
+        assert scalars["step"] == 4 and scalars["rng"] == gen_state
+        assert np.array_equal(arrs["coords"], coords + 1)
+        assert db.load_state("mlgmin/run/2") is None
+        assert db.minima().found_by_task.tolist() == [2]
+    reader = DatabaseReader(path)
+    assert reader.load_state("mlgmin/run/1")[0]["step"] == 4
+    with h5py.File(path, "r") as f:
+        assert list(f["states/key"].asstr()[()]) == ["mlgmin/run/1"]

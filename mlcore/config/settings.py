@@ -81,6 +81,11 @@ class MLGminSettings:
                                   strict_min=True)
     reseed_after: int = option(0, "Restart from a random point after this many steps without a "
                                "new lowest minimum in a run; 0 never.", minimum=0)
+    hessian_check: str = option("auto", "Which minima are checked by their Hessian (no "
+                                "negative eigenvalue, no unexplained zero eigenvalue) before "
+                                "they are stored: all (every quench result), saved (only the "
+                                "save lowest, at the end), auto (all when ndim <= 60).",
+                                choices=("auto", "all", "saved"))
     save: int = option(10, "Number of lowest minima re-converged tightly (tight_tol) at the "
                        "end of the run (GMIN SAVE).", minimum=0)
     target_energy: float | None = option(None, "Stop a run when a minimum at or below this "

@@ -67,6 +67,8 @@ _FOUND = [
     ColumnSpec("found_by_step", "i8", None, -1,
                "step of that run (basin-hopping step, connect cycle, ...); -1 unknown"),
     ColumnSpec("found_at", "f8", None, NAN, "when it was added, Unix time in seconds (UTC)"),
+    ColumnSpec("found_by_task", "i4", None, 0,
+               "1-based parallel task of that run (basin-hopping run, connect job); 0 unknown"),
 ]
 
 MINIMA_COLUMNS = [
@@ -125,11 +127,19 @@ RUNS_COLUMNS = [
     ColumnSpec("message", "str", None, "", "closing message ('' if none)"),
 ]
 
+STATES_COLUMNS = [
+    ColumnSpec("key", "str", None, "", "name of the saved state, e.g. mlgmin/run/3"),
+    ColumnSpec("value", "str", None, "{}",
+               "JSON: {'scalars': {...}, 'arrays': {name: {'dtype', 'shape', 'base64'}}}; "
+               "arrays as raw little-endian bytes, so they come back bit for bit"),
+]
+
 TABLE_SPECS = {
     "minima": MINIMA_COLUMNS,
     "ts": TS_COLUMNS,
     "pairs_tried": PAIRS_COLUMNS,
     "runs": RUNS_COLUMNS,
+    "states": STATES_COLUMNS,
 }
 TABLE_NAMES = tuple(TABLE_SPECS)
 

@@ -171,6 +171,17 @@ class DatabaseView:
                 v.item() if isinstance(v, np.generic) else v)
         return out
 
+    def load_state(self, key: str) -> tuple[dict, dict[str, np.ndarray]] | None:
+        """A saved state ``(scalars, arrays)`` (see ``Database.save_state``), or None."""
+        from mlcore.database.savedstate import decode_state
+
+        states = self._state.tables["states"]
+        keys = states.column("key")
+        for row in range(states.n - 1, -1, -1):   # a handful of states: one per task
+            if keys[row] == key:
+                return decode_state(states.value(row, "value"))
+        return None
+
     def global_minimum(self) -> tuple[int, float] | None:
         """``(id, energy)`` of the lowest minimum, or ``None`` if there are none."""
         e = self._state.tables["minima"].column("energy")

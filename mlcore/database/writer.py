@@ -38,6 +38,7 @@ from mlcore.database.index import EnergyIndex, make_identity
 from mlcore.database.journal import JournalAppender, encode_record, journal_path_for, read_journal
 from mlcore.database.lock import WriterLock
 from mlcore.database.signals import signals_deferred
+from mlcore.database.savedstate import encode_state
 from mlcore.database.state import DatabaseState, apply_batch, encode_columns, encode_values
 from mlcore.database.view import DatabaseView
 from mlcore.errors import InputError
@@ -46,12 +47,13 @@ __all__ = ["Database", "JournalRecoveryWarning"]
 
 NAN = float("nan")
 _UPDATABLE = {
+    "states": ("value",),
     "minima": ("energy", "coords", "log_product", "n_zero", "n_negative", "symmetry_order"),
     "ts": ("energy", "coords", "neg_eigenvalue", "log_product", "n_zero", "n_negative",
            "symmetry_order"),
 }
 #: Order in which a batch appends tables (runs first: rows refer to them).
-_APPEND_ORDER = ("runs", "minima", "ts", "pairs_tried")
+_APPEND_ORDER = ("runs", "minima", "ts", "pairs_tried", "states")
 
 
 class JournalRecoveryWarning(UserWarning):
@@ -268,6 +270,7 @@ class Database(DatabaseView):
         self._ts_by_pair: dict[tuple[int, int], list[int]] = defaultdict(list)
         for row, (a, b) in enumerate(zip(ts.column("min1").tolist(), ts.column("min2").tolist())):
             self._ts_by_pair[_pair_key(a, b)].append(row)
+        self._state_rows = {k: r for r, k in enumerate(self._state.tables["states"].column("key"))}
         pairs = self._state.tables["pairs_tried"]
         self._tried: dict[tuple[int, int], int] = defaultdict(int)
         for a, b in zip(pairs.column("min1").tolist(), pairs.column("min2").tolist()):
@@ -404,7 +407,7 @@ class Database(DatabaseView):
 
     def add_minimum(self, energy: float, coords, *, log_product: float = NAN,
                     n_zero: int = -1, n_negative: int = -1, symmetry_order: int = 1,
-                    step: int = -1, run: int | None = None) -> tuple[int, bool]:
+                    step: int = -1, run: int | None = None, task: int = 0) -> tuple[int, bool]:
         """Add a minimum unless an identical one is stored.
 
         Parameters
@@ -421,6 +424,8 @@ class Database(DatabaseView):
             Step of the run that found it (-1: unknown).
         run : int, optional
             1-based run id; default the current run (:meth:`begin_run`).
+        task : int
+            1-based parallel task of the run that found it (basin-hopping run); 0 unknown.
 
         Returns
         -------
@@ -442,14 +447,14 @@ class Database(DatabaseView):
                 return row + 1, False
         program, run = self._found_by(run)
         row = minima.append_row((e, c, log_product, n_zero, n_negative, symmetry_order,
-                                 program, run, step, _now()))
+                                 program, run, step, _now(), int(task)))
         self._min_index.insert(e, row)
         return row + 1, True
 
     def add_ts(self, energy: float, coords, min1: int, min2: int, *,
                neg_eigenvalue: float = NAN, log_product: float = NAN, n_zero: int = -1,
                n_negative: int = -1, symmetry_order: int = 1, step: int = -1,
-               run: int | None = None) -> tuple[int, bool]:
+               run: int | None = None, task: int = 0) -> tuple[int, bool]:
         """Add a transition state between minima ``min1`` and ``min2`` (1-based ids)
         unless an identical one is stored.
 
@@ -483,7 +488,7 @@ class Database(DatabaseView):
                 return row + 1, False
         program, run = self._found_by(run)
         row = ts.append_row((e, c, a, b, neg_eigenvalue, log_product, n_zero, n_negative,
-                             symmetry_order, program, run, step, _now()))
+                             symmetry_order, program, run, step, _now(), int(task)))
         self._ts_by_pair[key].append(row)
         return row + 1, True
 
@@ -514,6 +519,24 @@ class Database(DatabaseView):
     def ts_between(self, min1: int, min2: int) -> list[int]:
         """1-based ids of the transition states joining the two minima (either order)."""
         return [r + 1 for r in self._ts_by_pair.get(_pair_key(int(min1), int(min2)), ())]
+
+    # ================================================================== saved states
+    def save_state(self, key: str, scalars: dict, arrays: Mapping[str, np.ndarray] | None = None
+                   ) -> None:
+        """Save (or replace) a named state: JSON-safe ``scalars`` and numpy ``arrays``.
+
+        Programs keep what they need to resume here (e.g. ``mlgmin/run/3``: a basin-hopping
+        run's coordinates, step size and random-generator state); it is committed with the
+        next :meth:`commit`, atomically with the results it belongs to.
+        """
+        self._check_open()
+        text = encode_state(scalars, arrays or {})
+        states = self._state.tables["states"]
+        row = self._state_rows.get(key)
+        if row is None:
+            self._state_rows[key] = states.append_row((str(key), text))
+        else:
+            self._update("states", row + 1, {"value": text})
 
     # ================================================================== updates
     def update_minimum(self, min_id: int, **fields) -> None:

@@ -26,6 +26,9 @@ _ALLOWED_KEYS = ("natoms", "gamma", "box", "energy_tol", "distance_tol")
 #: Reduced number density of the default cube of random starts (atoms per sigma^3).
 DEFAULT_START_DENSITY = 0.5
 
+#: Atoms closer than this (sigma) are neighbours when a cluster is checked to be in one piece.
+BOUND_CUTOFF = 2.0
+
 #: Putative global-minimum energies of LJ_N (gamma = 0), for tests and examples.
 lj_global_minimum_energies = {7: -16.505384, 13: -44.326801, 38: -173.928427}
 
@@ -100,6 +103,27 @@ class ClusterSystem(CompiledSystem):
     def random_coords(self, rng: np.random.Generator) -> np.ndarray:
         """Atoms uniform in the cube ``[-box/2, box/2]^3``; shape ``(3 natoms,)``."""
         return rng.uniform(-0.5 * self.box, 0.5 * self.box, size=self.ndim)
+
+    def valid_minimum(self, coords) -> bool:
+        """True if the cluster is in one piece: every atom is joined to the others through
+        neighbours closer than :data:`BOUND_CUTOFF`.
+
+        A quench that lets an atom or a fragment fly off converges far apart (the LJ force
+        falls as r^-7, so an RMS gradient of 1e-6 leaves a dissociated atom about 8 sigma
+        away); such a configuration is not a minimum of the N-atom cluster.
+        """
+        xyz = as_coords(coords, self.ndim).reshape(-1, 3)
+        d2 = ((xyz[:, None, :] - xyz[None, :, :]) ** 2).sum(axis=2)
+        bonded = d2 < BOUND_CUTOFF ** 2
+        seen = np.zeros(self.natoms, dtype=bool)
+        seen[0] = True
+        frontier = [0]
+        while frontier:
+            i = frontier.pop()
+            new = np.flatnonzero(bonded[i] & ~seen)
+            seen[new] = True
+            frontier.extend(new.tolist())
+        return bool(seen.all())
 
     # ------------------------------------------------------------------ identity
     def align(self, coords_ref, coords) -> tuple[float, np.ndarray]:

@@ -62,6 +62,18 @@ def load_target(target: str, base_dir: Path):
     return getattr(module, cls_name)
 
 
+def _absolute_target(target: str, base_dir: Path) -> str:
+    """``target`` with a relative file path made absolute, so the stored table rebuilds the
+    landscape from anywhere."""
+    module_part, cls_name = target.rsplit(":", 1)
+    if module_part.endswith(".py") or "/" in module_part or "\\" in module_part:
+        path = Path(module_part)
+        if not path.is_absolute():
+            path = (base_dir / path).resolve()
+        return f"{path}:{cls_name}"
+    return target
+
+
 class PythonSystem(System):
     """Wrap a user's landscape object so that every program can use it.
 
@@ -106,7 +118,7 @@ class PythonSystem(System):
             obj = user_cls(**params)
         except TypeError as exc:
             raise InputError(f"[system] {table['target']}: bad params: {exc}") from exc
-        target = table["target"]
+        target = _absolute_target(table["target"], base_dir)
         return cls(obj, target=target, params=params,
                    energy_tol=table.get("energy_tol"), distance_tol=table.get("distance_tol"))
 
