@@ -29,8 +29,10 @@ Two code paths compute the energy, gradient and Hessian-vector product:
   (gcc on x86-64 Linux; elsewhere the baseline only).  Neither variant uses FMA or
   reassociates, so results do not depend on the machine.  Best for small layers (a few
   hidden nodes, thousands of items); it keeps transposed copies of the inputs and targets.
-* ``"blas"``: whole-batch matrix products through scipy's ``cython_blas.dgemm`` (nogil): best
-  for wide inputs (MNIST, 784 pixels).
+* ``"blas"``: matrix products through scipy's ``cython_blas.dgemm`` (nogil) on blocks of 64
+  items, so that each block of inputs is read from memory once for the forward and the
+  backward product (about 1.5-2x faster than whole-batch products for 784-10-10 on 1000
+  images): best for wide inputs (MNIST, 784 pixels).
 
 ``path="auto"`` picks ``"blas"`` when ``n_in * n_hidden >= 1024`` (the measured crossover
 lies between about 1000 and 2500).  The dense Hessian (exact, analytic, symmetric to the last
@@ -81,6 +83,7 @@ cdef extern from *:
     #include <string.h>
     #include <math.h>
     #define NN_BLOCK 64                              /* items per block of the fused path */
+    #define NN_BLAS_ROWS 64                         /* items per block of the BLAS path */
     static inline double nn_expm1_nonpos_parts(double x, double *scale) {
         const double round_c = 6755399441055744.0;   /* 1.5 * 2^52: adding it rounds */
         const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
@@ -432,6 +435,7 @@ cdef extern from *:
     }
     """
     int _BLOCK "NN_BLOCK"
+    int _BLAS_ROWS "NN_BLAS_ROWS"
     double _fast_exp_nonpos "nn_exp_nonpos"(double x) noexcept nogil
     double _fast_tanh "nn_tanh"(double a) noexcept nogil
     double _max "nn_max"(double a, double b) noexcept nogil
@@ -684,23 +688,23 @@ cdef class NNKernel(CompiledLandscape):
                 out[p] += two_lam * v[p]
 
     # ------------------------------------------------------------------ BLAS path
-    cdef double _forward_blas(self, const double* w, double* z, double* dz, double* d2,
-                              double* e, double* pr) noexcept nogil:
-        """Batched forward pass; returns the data term of E (already divided by N).
+    cdef double _forward_blas(self, const double* w, int d0, int nb, double* z, double* dz,
+                              double* d2, double* e, double* pr) noexcept nogil:
+        """Batched forward pass over items ``d0 .. d0 + nb - 1``.
 
-        Fills z, dz (and d2 if not NULL), shape (N, H); e = dE/dy (scaled by 1/N) and, if
-        not NULL, the softmax pr, shape (N, O).  ``e`` holds the outputs y on entry to the loss.
+        Returns their data term of E, divided by N.  Fills z, dz (and d2 if not NULL), shape
+        (nb, H); e = dE/dy (scaled by 1/N) and, if not NULL, the softmax pr, shape (nb, O).
         """
-        cdef int I = self.n_in, H = self.n_hidden, O = self.n_out, N = self.n_data
+        cdef int I = self.n_in, H = self.n_hidden, O = self.n_out
         cdef Py_ssize_t d
         cdef int i, j
         cdef const double* bh = w + self._o_bh
         cdef const double* bo = w + self._o_bo
-        cdef double zz, total = 0.0, inv_n = 1.0 / N
+        cdef double zz, total = 0.0, inv_n = 1.0 / self.n_data
         cdef double* yd
-        # A^T (H x N, col-major) = W2 X^T
-        _gemm(b'T', b'N', H, N, I, 1.0, w, I, self._x, I, 0.0, z, H)
-        for d in range(N):
+        # A^T (H x nb, col-major) = W2 X^T
+        _gemm(b'T', b'N', H, nb, I, 1.0, w, I, self._x + <Py_ssize_t> d0 * I, I, 0.0, z, H)
+        for d in range(nb):
             for j in range(H):
                 zz = z[d * H + j] + bh[j]
                 if self._linear:
@@ -714,57 +718,65 @@ cdef class NNKernel(CompiledLandscape):
                     dz[d * H + j] = 1.0 - zz * zz
                     if d2 != NULL:
                         d2[d * H + j] = -2.0 * zz * (1.0 - zz * zz)
-        # Y^T (O x N) = W1 Z^T
-        _gemm(b'T', b'N', O, N, H, 1.0, w + self._o_w1, H, z, H, 0.0, e, O)
-        for d in range(N):
+        # Y^T (O x nb) = W1 Z^T
+        _gemm(b'T', b'N', O, nb, H, 1.0, w + self._o_w1, H, z, H, 0.0, e, O)
+        for d in range(nb):
             yd = e + d * O
             for i in range(O):
                 yd[i] += bo[i]
-            total += self._item_loss(d, yd, yd, NULL if pr == NULL else pr + d * O)
+            total += self._item_loss(d0 + d, yd, yd, NULL if pr == NULL else pr + d * O)
             for i in range(O):
                 yd[i] *= inv_n
         return total * inv_n
 
     cdef double _eg_blas(self, const double* w, double* grad) noexcept nogil:
+        """BLAS path: blocks of _BLAS_ROWS items, so each block of inputs is read from memory
+        once for the forward and the backward product."""
         cdef int I = self.n_in, H = self.n_hidden, O = self.n_out, N = self.n_data
+        cdef int RB = _BLAS_ROWS if N > _BLAS_ROWS else N
+        cdef int d0, nb, i, j
         cdef Py_ssize_t d
-        cdef int i, j
-        cdef double total, acc
-        cdef double* buf = <double*> malloc((<Py_ssize_t> N * (3 * H + O)) * sizeof(double))
+        cdef double total = 0.0
+        cdef double* buf = <double*> malloc((<Py_ssize_t> RB * (3 * H + O)) * sizeof(double))
         if buf == NULL:
             return NAN
         cdef double* z = buf
-        cdef double* dz = buf + <Py_ssize_t> N * H
-        cdef double* s = buf + <Py_ssize_t> 2 * N * H
-        cdef double* e = buf + <Py_ssize_t> 3 * N * H
-        total = self._forward_blas(w, z, dz, NULL, e, NULL)
+        cdef double* dz = buf + <Py_ssize_t> RB * H
+        cdef double* s = buf + <Py_ssize_t> 2 * RB * H
+        cdef double* e = buf + <Py_ssize_t> 3 * RB * H
         if grad != NULL:
-            # gW1^T (H x O) = Z^T E
-            _gemm(b'N', b'T', H, O, N, 1.0, z, H, e, O, 0.0, grad + self._o_w1, H)
-            for i in range(O):
-                acc = 0.0
-                for d in range(N):
-                    acc += e[d * O + i]
-                grad[self._o_bo + i] = acc
-            # S^T (H x N) = W1^T E^T, then delta = dz * S
-            _gemm(b'N', b'N', H, N, O, 1.0, w + self._o_w1, H, e, O, 0.0, s, H)
-            for d in range(<Py_ssize_t> N * H):
-                s[d] *= dz[d]
-            # gW2^T (I x H) = X^T delta
-            _gemm(b'N', b'T', I, H, N, 1.0, self._x, I, s, H, 0.0, grad, I)
-            for j in range(H):
-                grad[self._o_bh + j] = 0.0
-            for d in range(N):
-                for j in range(H):
-                    grad[self._o_bh + j] += s[d * H + j]
+            memset(grad, 0, self.ndim * sizeof(double))
+        d0 = 0
+        while d0 < N:
+            nb = N - d0 if N - d0 < RB else RB
+            total += self._forward_blas(w, d0, nb, z, dz, NULL, e, NULL)
+            if grad != NULL:
+                # gW1^T (H x O) += Z^T E
+                _gemm(b'N', b'T', H, O, nb, 1.0, z, H, e, O, 1.0, grad + self._o_w1, H)
+                for d in range(nb):
+                    for i in range(O):
+                        grad[self._o_bo + i] += e[d * O + i]
+                # S^T (H x nb) = W1^T E^T, then delta = dz * S
+                _gemm(b'N', b'N', H, nb, O, 1.0, w + self._o_w1, H, e, O, 0.0, s, H)
+                for d in range(<Py_ssize_t> nb * H):
+                    s[d] *= dz[d]
+                # gW2^T (I x H) += X^T delta
+                _gemm(b'N', b'T', I, H, nb, 1.0, self._x + <Py_ssize_t> d0 * I, I, s, H, 1.0,
+                      grad, I)
+                for d in range(nb):
+                    for j in range(H):
+                        grad[self._o_bh + j] += s[d * H + j]
+            d0 += nb
         free(buf)
         return total + self._add_reg(w, grad)
 
     cdef void _hv_blas(self, const double* w, const double* v, double* out) noexcept nogil:
+        """BLAS path of the R-operator, in blocks of _BLAS_ROWS items like ``_eg_blas``."""
         cdef int I = self.n_in, H = self.n_hidden, O = self.n_out, N = self.n_data
-        cdef Py_ssize_t d, p, NH = <Py_ssize_t> N * H, NO = <Py_ssize_t> N * O
-        cdef int i, j
-        cdef double pry, acc, inv_n = 1.0 / N, two_lam = 2.0 * self.lam
+        cdef int RB = _BLAS_ROWS if N > _BLAS_ROWS else N
+        cdef int d0, nb, i, j
+        cdef Py_ssize_t d, p, NH = <Py_ssize_t> RB * H, NO = <Py_ssize_t> RB * O
+        cdef double pry, inv_n = 1.0 / N, two_lam = 2.0 * self.lam
         cdef double* buf = <double*> malloc((6 * NH + 3 * NO) * sizeof(double))
         if buf == NULL:
             for p in range(self.ndim):
@@ -779,54 +791,57 @@ cdef class NNKernel(CompiledLandscape):
         cdef double* e = buf + 6 * NH
         cdef double* pr = e + NO
         cdef double* ry = e + 2 * NO
+        cdef const double* xb
         cdef const double* w1 = w + self._o_w1
         cdef const double* v1 = v + self._o_w1
         cdef const double* vbh = v + self._o_bh
         cdef const double* vbo = v + self._o_bo
-        self._forward_blas(w, z, dz, d2, e, pr)
-        # R{a}^T = V2 X^T (+ vbh); R{z} = dz R{a}
-        _gemm(b'T', b'N', H, N, I, 1.0, v, I, self._x, I, 0.0, ra, H)
-        for d in range(N):
-            for j in range(H):
-                ra[d * H + j] += vbh[j]
-                rz[d * H + j] = dz[d * H + j] * ra[d * H + j]
-        # R{y}^T = V1 Z^T + W1 R{z}^T (+ vbo)
-        _gemm(b'T', b'N', O, N, H, 1.0, v1, H, z, H, 0.0, ry, O)
-        _gemm(b'T', b'N', O, N, H, 1.0, w1, H, rz, H, 1.0, ry, O)
-        # R{e}, stored over ry (scaled by 1/N)
-        for d in range(N):
-            for i in range(O):
-                ry[d * O + i] += vbo[i]
-            if self._mse:
+        memset(out, 0, self.ndim * sizeof(double))
+        d0 = 0
+        while d0 < N:
+            nb = N - d0 if N - d0 < RB else RB
+            xb = self._x + <Py_ssize_t> d0 * I
+            self._forward_blas(w, d0, nb, z, dz, d2, e, pr)
+            # R{a}^T = V2 X^T (+ vbh); R{z} = dz R{a}
+            _gemm(b'T', b'N', H, nb, I, 1.0, v, I, xb, I, 0.0, ra, H)
+            for d in range(nb):
+                for j in range(H):
+                    ra[d * H + j] += vbh[j]
+                    rz[d * H + j] = dz[d * H + j] * ra[d * H + j]
+            # R{y}^T = V1 Z^T + W1 R{z}^T (+ vbo)
+            _gemm(b'T', b'N', O, nb, H, 1.0, v1, H, z, H, 0.0, ry, O)
+            _gemm(b'T', b'N', O, nb, H, 1.0, w1, H, rz, H, 1.0, ry, O)
+            # R{e}, stored over ry (scaled by 1/N)
+            for d in range(nb):
                 for i in range(O):
-                    ry[d * O + i] *= 2.0 * inv_n
-            else:
-                pry = 0.0
+                    ry[d * O + i] += vbo[i]
+                if self._mse:
+                    for i in range(O):
+                        ry[d * O + i] *= 2.0 * inv_n
+                else:
+                    pry = 0.0
+                    for i in range(O):
+                        pry += pr[d * O + i] * ry[d * O + i]
+                    for i in range(O):
+                        ry[d * O + i] = pr[d * O + i] * (ry[d * O + i] - pry) * inv_n
+            # output layer: R{gW1}^T += Z^T R{e} + R{z}^T e ; R{gbo} += sum_d R{e}
+            _gemm(b'N', b'T', H, O, nb, 1.0, z, H, ry, O, 1.0, out + self._o_w1, H)
+            _gemm(b'N', b'T', H, O, nb, 1.0, rz, H, e, O, 1.0, out + self._o_w1, H)
+            for d in range(nb):
                 for i in range(O):
-                    pry += pr[d * O + i] * ry[d * O + i]
-                for i in range(O):
-                    ry[d * O + i] = pr[d * O + i] * (ry[d * O + i] - pry) * inv_n
-        # output layer: R{gW1}^T = Z^T R{e} + R{z}^T e ; R{gbo} = sum_d R{e}
-        _gemm(b'N', b'T', H, O, N, 1.0, z, H, ry, O, 0.0, out + self._o_w1, H)
-        _gemm(b'N', b'T', H, O, N, 1.0, rz, H, e, O, 1.0, out + self._o_w1, H)
-        for i in range(O):
-            acc = 0.0
-            for d in range(N):
-                acc += ry[d * O + i]
-            out[self._o_bo + i] = acc
-        # s = e W1 (into rz, no longer needed), t = e V1 + R{e} W1
-        _gemm(b'N', b'N', H, N, O, 1.0, w1, H, e, O, 0.0, rz, H)
-        _gemm(b'N', b'N', H, N, O, 1.0, v1, H, e, O, 0.0, t, H)
-        _gemm(b'N', b'N', H, N, O, 1.0, w1, H, ry, O, 1.0, t, H)
-        for p in range(NH):
-            t[p] = d2[p] * ra[p] * rz[p] + dz[p] * t[p]
-        # hidden layer: R{gW2}^T = X^T R{delta} ; R{gbh} = sum_d R{delta}
-        _gemm(b'N', b'T', I, H, N, 1.0, self._x, I, t, H, 0.0, out, I)
-        for j in range(H):
-            out[self._o_bh + j] = 0.0
-        for d in range(N):
-            for j in range(H):
-                out[self._o_bh + j] += t[d * H + j]
+                    out[self._o_bo + i] += ry[d * O + i]
+            # s = e W1 (into rz, no longer needed), t = e V1 + R{e} W1
+            _gemm(b'N', b'N', H, nb, O, 1.0, w1, H, e, O, 0.0, rz, H)
+            _gemm(b'N', b'N', H, nb, O, 1.0, v1, H, e, O, 0.0, t, H)
+            _gemm(b'N', b'N', H, nb, O, 1.0, w1, H, ry, O, 1.0, t, H)
+            for p in range(<Py_ssize_t> nb * H):
+                t[p] = d2[p] * ra[p] * rz[p] + dz[p] * t[p]
+            # hidden layer: R{gW2}^T += X^T R{delta} ; R{gbh} += sum_d R{delta}
+            _gemm(b'N', b'T', I, H, nb, 1.0, xb, I, t, H, 1.0, out, I)
+            for d in range(nb):
+                for j in range(H):
+                    out[self._o_bh + j] += t[d * H + j]
+            d0 += nb
         free(buf)
         for p in range(self.ndim):
             if self._in_reg(p):
@@ -878,7 +893,7 @@ cdef class NNKernel(CompiledLandscape):
         cdef double* e = z + 3 * NH
         cdef double* pr = e + <Py_ssize_t> N * O
         memset(hess, 0, n * n * sizeof(double))
-        self._forward_blas(w, z, dz, d2, e, NULL if self._mse else pr)
+        self._forward_blas(w, 0, N, z, dz, d2, e, NULL if self._mse else pr)
         for d in range(N):
             for k in range(I):
                 xt[d * c1 + k] = self._x[d * I + k]

@@ -140,16 +140,20 @@ def test_nan_weights_give_nan_energy(path):
         assert np.isnan(e) and np.isnan(kern.energy(w)) and np.any(np.isnan(g))
 
 
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("n_data", [1, 63, 64, 65, 130])
-def test_fused_path_block_edges(n_data):
+def test_block_edges(n_data, path):
+    # both paths work in blocks of 64 items
     rng = np.random.default_rng(n_data)
     for loss in LOSSES:
-        kern, ref = make_pair(rng, 2, 3, 4, n_data, path="fused", loss=loss)
+        kern, ref = make_pair(rng, 2, 3, 4, n_data, path=path, loss=loss)
         w = rng.normal(size=kern.ndim)
+        v = rng.normal(size=kern.ndim)
         e, g = kern.energy_gradient(w)
         e_ref, g_ref = ref.energy_gradient(w)
         assert abs(e - e_ref) <= 1e-12 * abs(e_ref)
         assert rel_err(g, g_ref) < 1e-12
+        assert rel_err(kern.hessian_vector(w, v), ref.hessian_vector(w, v)) < 1e-12
 
 
 def test_many_classes_use_per_item_log():
