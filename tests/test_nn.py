@@ -195,6 +195,21 @@ def test_kernel_keeps_own_copy_and_pickles():
         kern.x[0, 0] = 1.0
 
 
+@pytest.mark.parametrize("path", PATHS)
+def test_one_kernel_serves_several_threads(path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(13)
+    kern, _ = make_pair(rng, 5, 4, 3, 700, path=path)
+    points = [rng.normal(size=kern.ndim) for _ in range(16)]
+    serial = [(kern.energy_gradient(w), kern.hessian_vector(w, w)) for w in points]
+    with ThreadPoolExecutor(4) as pool:
+        threaded = list(pool.map(lambda w: (kern.energy_gradient(w), kern.hessian_vector(w, w)),
+                                 points))
+    for ((e1, g1), h1), ((e2, g2), h2) in zip(serial, threaded):
+        assert e1 == e2 and np.array_equal(g1, g2) and np.array_equal(h1, h2)
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"labels": [0, 3]}, "labels must lie"),
     ({"labels": [0]}, "labels must have shape"),
