@@ -365,7 +365,9 @@ def report(result: dict) -> str:
          f"converged = RMS gradient |g|/sqrt(3N) <= {s['tol']:g}; "
          f"L-BFGS memory {s['memory']}, max step {s['maxstep']} (ours, pele), "
          f"max {s['maxiter']} iterations"),
-        thread_note() + "; 'ours/this' uses " + str(result["ours_method"]),
+        (thread_note(with_clock=False) + "; quench/s from wall time, quench/CPU-s from the "
+         "process CPU time (steadier on a shared machine); ratios 'ours/this' use "
+         + str(result["ours_method"])),
         format_table(result["rows"], COLUMNS),
         (f"fraction of starts where all methods reach the same energy (|dE| < "
          f"{s['energy_tol']:g}): {result['agree_all']:.3f}"),

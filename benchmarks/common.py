@@ -48,12 +48,13 @@ def kernel_clock():
     return time.process_time if single_threaded() else time.perf_counter
 
 
-def thread_note() -> str:
-    """One line naming the BLAS thread settings in force and the clock of the kernel timings."""
-    clock = "CPU time" if single_threaded() else "wall time"
-    return ("BLAS threads: OMP_NUM_THREADS=" + os.environ.get("OMP_NUM_THREADS", "?")
-            + ", OPENBLAS_NUM_THREADS=" + os.environ.get("OPENBLAS_NUM_THREADS", "?")
-            + f"; per-call kernel timings use {clock}")
+def thread_note(with_clock: bool = True) -> str:
+    """One line naming the BLAS thread settings and (optionally) the clock of :func:`time_call`."""
+    note = ("BLAS threads: OMP_NUM_THREADS=" + os.environ.get("OMP_NUM_THREADS", "?")
+            + ", OPENBLAS_NUM_THREADS=" + os.environ.get("OPENBLAS_NUM_THREADS", "?"))
+    if with_clock:
+        note += "; timings use " + ("CPU time" if single_threaded() else "wall time")
+    return note
 
 
 def time_call(func, min_time: float = 0.2, repeats: int = 5, clock=None) -> float:
