@@ -430,8 +430,7 @@ def test_system_mse_targets_and_validation():
     w = rng.normal(size=system.ndim)
     ref = NNReference(2, 3, 1, x, targets=t[:, None], lam=0.1, loss="mse", activation="linear")
     assert system.energy(w) == pytest.approx(ref.energy(w), rel=1e-12)
-    with pytest.raises(ValueError):
-        system.config()          # built from arrays: no data table
+    assert system.config()["data"] == {"kind": "arrays"}   # built from arrays
     with pytest.raises(ValueError):
         NNSystem(x, t[:-1], 3, loss="mse")
 
@@ -461,6 +460,35 @@ def test_system_from_config_round_trip(tmp_path):
         NNSystem.from_config({**table, "activation": "relu"}, tmp_path)
     with pytest.raises(InputError, match="hidden"):
         NNSystem.from_config({"data": table["data"]}, tmp_path)
+
+
+def test_storage_round_trip_is_bit_identical(tmp_path):
+    from mlcore.systems.storage import system_from_storage, system_storage
+
+    rng = np.random.default_rng(82)
+    x = rng.normal(size=(60, 3)) * [1.0, 10.0, 0.1]
+    y = rng.integers(0, 3, 60)
+    np.savez(tmp_path / "d.npz", X=x, y=y, X_test=x[:10], y_test=y[:10])
+    from_file = NNSystem.from_config({"hidden": 3, "lam": 1e-3, "standardise": True,
+                                      "data": {"kind": "file", "path": "d.npz"}}, tmp_path)
+    from_arrays = NNSystem(x, rng.normal(size=(60, 2)), 2, loss="mse", activation="linear",
+                           x_test=x[:5], y_test=np.zeros((5, 2)), standardise=True,
+                           reg_biases=False, distance_tol=0.01)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for system in (from_file, from_arrays):
+        config, arrays = system_storage(system)
+        (tmp_path / "d.npz").rename(tmp_path / "moved.npz")      # the source is gone
+        again = system_from_storage(config, arrays, elsewhere)
+        (tmp_path / "moved.npz").rename(tmp_path / "d.npz")
+        w = system.random_coords(rng)
+        assert again.energy(w) == system.energy(w)
+        assert np.array_equal(again.energy_gradient(w)[1], system.energy_gradient(w)[1])
+        assert np.array_equal(again.x_test, system.x_test)
+        assert again.config() == config and again.n_zero_modes == system.n_zero_modes
+    with pytest.raises(InputError, match="arrays"):
+        NNSystem.from_config({k: v for k, v in from_arrays.config().items() if k != "kind"},
+                             tmp_path)
 
 
 def test_unpack_layout_matches_reference():

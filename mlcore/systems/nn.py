@@ -111,6 +111,12 @@ class NNSystem(CompiledSystem):
                  energy_tol: float | None = None, distance_tol: float | None = None):
         from kernels.nn import NNKernel
 
+        self._stored_arrays = None
+        self._raw_arrays = {"x_train": np.array(x_train), "y_train": np.array(y_train)}
+        if x_test is not None:
+            self._raw_arrays["x_test"] = np.array(x_test)
+        if y_test is not None:
+            self._raw_arrays["y_test"] = np.array(y_test)
         x_train = np.array(x_train, dtype=np.float64)
         if x_train.ndim == 1:
             x_train = x_train[:, None]
@@ -283,18 +289,99 @@ class NNSystem(CompiledSystem):
 
     # ------------------------------------------------------------------ storage
     def config(self) -> dict[str, Any]:
-        """The ``[system]`` table that rebuilds this landscape (needs ``data_config``)."""
-        if self.data_config is None:
-            raise ValueError("this network was built from arrays without a data table "
-                             "(data_config) and cannot be rebuilt from a [system] table")
+        """The ``[system]`` table that rebuilds this landscape.
+
+        A network built from arrays (no ``data_config``) gets ``data = {kind = "arrays"}``:
+        its data then live only in :meth:`storage_arrays`, and :meth:`from_storage` (the
+        HDF5 file) rebuilds it, :meth:`from_config` cannot.
+        """
+        data = dict(self.data_config) if self.data_config is not None else {"kind": "arrays"}
         table = {"kind": "nn", "hidden": self.n_hidden, "activation": self.activation,
                  "loss": self.loss, "lam": self.lam, "reg_biases": self.reg_biases,
-                 "standardise": self.standardise, "data": dict(self.data_config)}
+                 "standardise": self.standardise, "data": data}
         if self.energy_tol != type(self).energy_tol:
             table["energy_tol"] = self.energy_tol
         if self.distance_tol != type(self).distance_tol:
             table["distance_tol"] = self.distance_tol
         return table
+
+    def storage_arrays(self) -> dict[str, np.ndarray]:
+        """The arrays the HDF5 file keeps so that :meth:`from_storage` rebuilds this landscape
+        bit for bit: the data set's own arrays (:attr:`mlcore.datasets.Dataset.arrays`) when
+        it came from a data table, else the raw ``x_train``, ``y_train`` (and ``x_test``,
+        ``y_test``) given to the constructor."""
+        if self._stored_arrays is not None:
+            return dict(self._stored_arrays)
+        return dict(self._raw_arrays)
+
+    @classmethod
+    def from_storage(cls, table: dict, arrays: dict, base_dir: str | Path | None = None
+                     ) -> NNSystem:
+        """Rebuild from the stored ``[system]`` table (without ``kind``) and
+        :meth:`storage_arrays`, without the original data source."""
+        opts = cls._parse_table(table)
+        data_table = opts.pop("data")
+        if data_table.get("kind") == "arrays":
+            try:
+                return cls(arrays["x_train"], arrays["y_train"], x_test=arrays.get("x_test"),
+                           y_test=arrays.get("y_test"), **opts)
+            except (KeyError, ValueError) as exc:
+                raise InputError(f"{_WHERE}: stored data arrays are unusable: {exc}") from exc
+        from mlcore.datasets import restore_dataset
+
+        data = restore_dataset(data_table, arrays)
+        return cls._from_dataset(opts, data, stored_arrays=arrays)
+
+    @staticmethod
+    def _parse_table(table: dict) -> dict[str, Any]:
+        """Validate the ``[system]`` keys; constructor keywords plus the raw ``data`` table."""
+        check_keys(table, _ALLOWED_KEYS, _WHERE)
+        opts: dict[str, Any] = {
+            "n_hidden": as_int(require(table, "hidden", _WHERE), "hidden", _WHERE, minimum=1),
+            "activation": as_choice(table.get("activation", "tanh"), "activation", _WHERE,
+                                    ("tanh", "linear")),
+            "loss": as_choice(table.get("loss", "xent"), "loss", _WHERE, ("xent", "mse")),
+            "lam": as_float(table.get("lam", 0.0), "lam", _WHERE, minimum=0.0),
+        }
+        for key, default in (("reg_biases", True), ("standardise", False)):
+            value = table.get(key, default)
+            if not isinstance(value, bool):
+                raise InputError(f"{_WHERE}: '{key}' must be true or false, got {value!r}")
+            opts[key] = value
+        for key in ("energy_tol", "distance_tol"):
+            if key in table:
+                opts[key] = as_float(table[key], key, _WHERE, minimum=0.0)
+        data_table = require(table, "data", _WHERE)
+        if not isinstance(data_table, dict):
+            raise InputError(f"{_WHERE}: 'data' must be a table, got {data_table!r}")
+        opts["data"] = data_table
+        return opts
+
+    @classmethod
+    def _from_dataset(cls, opts: dict, data, stored_arrays: dict | None = None) -> NNSystem:
+        """Build from parsed options and a :class:`mlcore.datasets.Dataset`."""
+        y_train = np.asarray(data.y_train)
+        y_test = None if data.y_test is None else np.asarray(data.y_test)
+        n_out = None
+        if opts["loss"] == "mse" and y_train.dtype.kind in "iu":
+            # class labels with a squared-error loss: one-hot targets over n_classes outputs
+            n_out = int(getattr(data, "n_classes", 0) or int(y_train.max()) + 1)
+            y_train = np.eye(n_out)[y_train]
+            if y_test is not None:
+                y_test = np.eye(n_out)[y_test.astype(np.int64)]
+        if opts["loss"] == "xent":
+            if y_train.dtype.kind == "f" and y_train.ndim != 1:
+                raise InputError(f"{_WHERE}: loss = 'xent' needs class labels, the data set has "
+                                 "real-valued targets (use loss = 'mse')")
+            n_out = getattr(data, "n_classes", None)
+        try:
+            system = cls(data.x_train, y_train, n_out=n_out, x_test=data.x_test, y_test=y_test,
+                         data_config=dict(data.config), **opts)
+        except ValueError as exc:
+            raise InputError(f"{_WHERE}: {exc}") from exc
+        arrays = getattr(data, "arrays", None) if stored_arrays is None else stored_arrays
+        system._stored_arrays = None if arrays is None else dict(arrays)
+        return system
 
     @classmethod
     def from_config(cls, table: dict, base_dir: str | Path | None = None) -> NNSystem:
@@ -304,44 +391,12 @@ class NNSystem(CompiledSystem):
         ``loss = "mse"`` and integer class labels the targets are one-hot vectors over
         ``n_classes`` outputs.
         """
-        check_keys(table, _ALLOWED_KEYS, _WHERE)
-        hidden = as_int(require(table, "hidden", _WHERE), "hidden", _WHERE, minimum=1)
-        activation = as_choice(table.get("activation", "tanh"), "activation", _WHERE,
-                               ("tanh", "linear"))
-        loss = as_choice(table.get("loss", "xent"), "loss", _WHERE, ("xent", "mse"))
-        lam = as_float(table.get("lam", 0.0), "lam", _WHERE, minimum=0.0)
-        flags = {}
-        for key, default in (("reg_biases", True), ("standardise", False)):
-            value = table.get(key, default)
-            if not isinstance(value, bool):
-                raise InputError(f"{_WHERE}: '{key}' must be true or false, got {value!r}")
-            flags[key] = value
-        tols = {k: as_float(table[k], k, _WHERE, minimum=0.0)
-                for k in ("energy_tol", "distance_tol") if k in table}
-        data_table = require(table, "data", _WHERE)
-        if not isinstance(data_table, dict):
-            raise InputError(f"{_WHERE}: 'data' must be a table, got {data_table!r}")
+        opts = cls._parse_table(table)
+        data_table = opts.pop("data")
+        if data_table.get("kind") == "arrays":
+            raise InputError(f"{_WHERE}: data kind 'arrays' (a network built from arrays) is "
+                             "rebuilt from its HDF5 file, not from an input file")
         from mlcore.datasets import load_dataset
 
         data = load_dataset(data_table, Path(base_dir) if base_dir is not None else Path.cwd())
-        y_train = np.asarray(data.y_train)
-        y_test = None if data.y_test is None else np.asarray(data.y_test)
-        n_out = None
-        if loss == "mse" and y_train.dtype.kind in "iu":
-            # class labels with a squared-error loss: one-hot targets over n_classes outputs
-            n_out = int(getattr(data, "n_classes", 0) or int(y_train.max()) + 1)
-            y_train = np.eye(n_out)[y_train]
-            if y_test is not None:
-                y_test = np.eye(n_out)[y_test.astype(np.int64)]
-        if loss == "xent":
-            if y_train.dtype.kind == "f" and y_train.ndim != 1:
-                raise InputError(f"{_WHERE}: loss = 'xent' needs class labels, the data set has "
-                                 "real-valued targets (use loss = 'mse')")
-            n_out = getattr(data, "n_classes", None)
-        try:
-            return cls(data.x_train, y_train, hidden, lam=lam, activation=activation, loss=loss,
-                       n_out=n_out, x_test=data.x_test, y_test=y_test,
-                       standardise=flags["standardise"], reg_biases=flags["reg_biases"],
-                       data_config=dict(data.config), **tols)
-        except ValueError as exc:
-            raise InputError(f"{_WHERE}: {exc}") from exc
+        return cls._from_dataset(opts, data)
