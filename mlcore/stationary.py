@@ -4,15 +4,12 @@ Two paths, chosen by the dimension:
 
 * **dense** (``ndim <= dense_limit``): the full Hessian ``system.hessian(coords)`` is
   symmetrised and diagonalised with ``numpy.linalg.eigh``; every eigenvalue is known.
-* **hvp** (larger landscapes): only Hessian-vector products are used to find the lowest
-  eigenvalues, by implicitly restarted Lanczos (``scipy.sparse.linalg.eigsh``) on a
-  ``LinearOperator`` wrapping ``system.hessian_vector``.  The spectrum scale (largest
-  ``|lambda|``) comes from one more Lanczos run.  The lowest eigenvalues are computed for the
-  shifted operator ``H + scale * I`` so that near-zero eigenvalues are converged to an absolute
-  accuracy ``~ tol * scale`` (ARPACK's tolerance is relative to the Ritz value).
-  If the lowest ``k`` computed eigenvalues include a clearly positive one, every negative and
-  zero eigenvalue is among them, and all counts follow (``n_positive = ndim - n_zero -
-  n_negative``); otherwise the counts are ``None``.
+* **hvp** (larger landscapes; the full eigen-decomposition is avoided).  The spectrum scale
+  (largest ``|lambda|``) comes from Lanczos (``scipy.sparse.linalg.eigsh``) on a
+  ``LinearOperator`` wrapping ``system.hessian_vector``.  Then, by default
+  (``log_product=True``), one dense Hessian and Cholesky factorisations give everything
+  (see "hvp path with factorisations" below); with ``log_product=False`` nothing dense is
+  formed and the lowest eigenvalues come from Lanczos on the Hessian-vector product alone.
 
 Zero eigenvalues
 ----------------
@@ -33,20 +30,46 @@ Log product of the non-zero eigenvalues
 ``log_product = sum ln|lambda|`` over the non-zero eigenvalues, and ``log_product_positive``
 the same sum over the positive ones only (what a transition-state record stores next to its
 negative eigenvalue; for a minimum the two are equal).  The dense path sums the eigenvalues.
-The hvp path does not diagonalise: the zero modes found by Lanczos (orthonormal eigenvectors
-``V``, shape ``(ndim, n_zero)``) are *shifted* to the spectrum scale,
 
-    H' = H + s V V^T,   s = scale,
+hvp path with factorisations (default)
+--------------------------------------
+Krylov methods alone converge very slowly on ML Hessians, whose spectra have degenerate zero
+modes next to dense clusters of small positive eigenvalues; factorisations do not care.
 
-so that ``H'`` has the non-zero eigenvalues of ``H`` plus ``n_zero`` eigenvalues ``s``, and
+1. *Negative modes.*  Try the Cholesky factorisation of ``H + 2 t I`` (``t = zero_tol *
+   scale``).  If it fails there are negative eigenvalues; they are the extreme ones, so
+   Lanczos (``eigsh``, ``which="SA"``) finds them; they are *reflected* to ``+scale``,
+   ``H_r = H + sum_neg (scale - lambda_i) v_i v_i^T``, and the factorisation of
+   ``H_r + 2 t I`` is tried again (up to ``max_rounds`` times).
+2. *Zero modes and lowest eigenvalues.*  Block inverse (subspace) iteration with that Cholesky
+   factor and Rayleigh-Ritz on ``H_r``: eigenvalues nearest ``-2t`` dominate, so the zero modes
+   (degenerate or not) converge in a few steps, however clustered the rest.  The block holds
+   ``max(n_lowest, n_zero_modes + 2) + 4`` vectors and grows if all of them are zero modes.
+3. *Log product.*  The zero modes ``z_j`` are shifted to ``+scale`` too,
+   ``H' = H_r + scale sum_zero z_j z_j^T``: ``H'`` has the positive eigenvalues of ``H``
+   plus ``n_zero + n_negative`` eigenvalues ``scale``, is positive definite, and its Cholesky
+   factor ``L`` (``ndim^3 / 3`` flops, no eigen-decomposition) gives
 
-    log_product = ln|det H'| - n_zero ln s.
+       log_product_positive = 2 sum ln diag(L) - (n_zero + n_negative) ln scale,
+       log_product          = log_product_positive + sum_neg ln|lambda_i|.
 
-At a minimum ``H'`` is positive definite and ``ln det H' = 2 sum ln diag(L)`` from its Cholesky
-factor ``L`` (``scipy.linalg.cho_factor``, about ``ndim^3 / 3`` flops, no eigen-decomposition);
-otherwise (or if Cholesky fails) ``ln|det H'|`` comes from an LU factorisation
-(``numpy.linalg.slogdet``).  The Hessian matrix itself is taken from ``system.hessian``;
-pass ``log_product=False`` to skip this step where even one dense Hessian is too large.
+4. *Check.*  The factorisation of ``H'`` succeeding proves that no negative eigenvalue was
+   missed; a few steps of inverse iteration with ``L`` expose a missed zero mode (an
+   eigenvalue of ``H'`` below ``t``).  The counts are then exact:
+   ``n_positive = ndim - n_zero - n_negative``.  If a check fails, the counts and the log
+   product are reported as ``None`` rather than wrong (``method = "hvp+cholesky-failed"``).
+
+Eigenvalues reported are the negative ones and the lowest Ritz values; a Ritz value inside a
+dense positive cluster may be an upper bound of its eigenvalue rather than converged.
+
+hvp path without a dense Hessian (``log_product=False``)
+---------------------------------------------------------
+Lanczos on ``H + scale I`` (ARPACK's tolerance is relative to the Ritz value, so the shift
+converges near-zero eigenvalues to an absolute accuracy ``~ tol * scale``).  Single-vector
+Lanczos finds one copy of a multiple eigenvalue, so every zero or negative mode found is
+deflated (pushed above the spectrum) and Lanczos is run again until a run finds none.  The
+counts are known only if the last run converged; otherwise they are ``None``.  This is slow
+or inconclusive for clustered spectra; prefer the default where one dense Hessian fits.
 """
 from __future__ import annotations
 
@@ -234,31 +257,44 @@ def _hvp_operator(system, x, shift=0.0, deflate=None, deflate_shift=0.0):
 
 
 def _lanczos(op, k, which, tol, rng, maxiter):
+    """``eigsh`` that returns the converged part ``(values, vectors, all_converged)``."""
     from scipy.sparse.linalg import ArpackNoConvergence, eigsh
 
     n = op.shape[0]
     v0 = rng.standard_normal(n)
     ncv = min(n, max(2 * k + 1, 20))
     try:
-        return eigsh(op, k=k, which=which, tol=tol, v0=v0, ncv=ncv, maxiter=maxiter)
-    except ArpackNoConvergence:
-        ncv = min(n, max(4 * k + 1, 60))
-        return eigsh(op, k=k, which=which, tol=tol, v0=v0, ncv=ncv, maxiter=4 * maxiter)
+        vals, vecs = eigsh(op, k=k, which=which, tol=tol, v0=v0, ncv=ncv, maxiter=maxiter)
+        return vals, vecs, True
+    except ArpackNoConvergence as exc:
+        vals = np.asarray(exc.eigenvalues, dtype=np.float64)
+        vecs = np.asarray(exc.eigenvectors, dtype=np.float64).reshape(n, vals.size)
+        return vals, vecs, False
 
 
-def _lowest_with_deflation(system, x, k, scale, loose, tol, rng, maxiter, max_rounds):
-    """Lowest eigenpairs, robust to degenerate (e.g. several zero) eigenvalues.
+def _lowest_with_deflation(system, x, k, scale, thr, tol, rng, maxiter, max_rounds):
+    """Lowest eigenpairs by Lanczos, robust to degenerate (e.g. several zero) eigenvalues.
 
     Single-vector Lanczos finds one copy of a multiple eigenvalue in exact arithmetic (and
-    often too few in practice).  So every eigenpair below ``loose`` (the zero modes, loosely
-    converged ones included, and the negative modes) is *deflated*, i.e. pushed above the
-    spectrum by adding ``3 scale V V^T`` to the operator, and Lanczos is run again, until a
-    run finds nothing below ``loose``.  Returns ``(eigenvalues ascending, vectors, complete)``.
+    often too few in practice).  So every converged eigenpair below ``thr`` (zero and
+    negative modes) is *deflated*, i.e. pushed above the spectrum by adding
+    ``3 scale V V^T`` to the operator, and Lanczos is run again, until a run finds nothing
+    below ``thr``.  A run that does not converge within ``maxiter`` restarts keeps the pairs
+    that did converge (the extreme ones converge first; a dense cluster of small positive
+    eigenvalues, common in ML Hessians, may not).
+
+    Returns
+    -------
+    values : ndarray, ascending
+    vectors : ndarray, shape (ndim, len(values))
+    complete : bool
+        True if the last run converged and its lowest eigenvalue is above ``thr``: then
+        every eigenvalue below ``thr`` is among ``values``.
     """
     n = system.ndim
     found_vals = np.empty(0)
     found_vecs = np.empty((n, 0))
-    lam = vecs = None
+    rest_vals, rest_vecs = np.empty(0), np.empty((n, 0))
     complete = False
     for _ in range(max_rounds):
         kk = min(k, n - 1 - found_vecs.shape[1])
@@ -266,83 +302,170 @@ def _lowest_with_deflation(system, x, k, scale, loose, tol, rng, maxiter, max_ro
             complete = True
             break
         op = _hvp_operator(system, x, shift=scale, deflate=found_vecs, deflate_shift=3 * scale)
-        lam_s, vecs = _lanczos(op, kk, "SA", tol, rng, maxiter)
+        lam_s, vecs, converged = _lanczos(op, kk, "SA", tol, rng, maxiter)
         order = np.argsort(lam_s)
         lam, vecs = lam_s[order] - scale, vecs[:, order]
-        low = lam < loose
+        low = lam <= thr
+        rest_vals, rest_vecs = lam[~low], vecs[:, ~low]
         if not low.any():
-            complete = True
+            complete = converged and lam.size > 0
             break
         new = vecs[:, low]
         if found_vecs.shape[1]:  # re-orthogonalise against what is already deflated
             new = new - found_vecs @ (found_vecs.T @ new)
-            new, _ = np.linalg.qr(new)
+        new, _ = np.linalg.qr(new)
         found_vals = np.concatenate([found_vals, lam[low]])
         found_vecs = np.column_stack([found_vecs, new])
-        lam, vecs = lam[~low], vecs[:, ~low]
-    all_vals = np.concatenate([found_vals, lam if lam is not None else np.empty(0)])
-    all_vecs = np.column_stack([found_vecs, vecs]) if vecs is not None else found_vecs
+    all_vals = np.concatenate([found_vals, rest_vals])
+    all_vecs = np.column_stack([found_vecs, rest_vecs])
     order = np.argsort(all_vals, kind="stable")
     return all_vals[order], all_vecs[:, order], complete
 
 
-def _log_abs_det_shifted(hess, zero_vecs, shift, positive_definite):
-    """``ln|det(hess + shift V V^T)|`` by Cholesky (if positive definite) or LU."""
+def _try_cholesky(matrix):
+    """Lower Cholesky factor ``(c, lower)`` of ``matrix``, or None if not positive definite."""
     from scipy.linalg import LinAlgError, cho_factor
 
-    if zero_vecs.shape[1]:
-        hess += shift * (zero_vecs @ zero_vecs.T)
-    if positive_definite:
-        try:
-            factor, _ = cho_factor(hess, lower=True, overwrite_a=True, check_finite=False)
-            return 2.0 * float(np.log(np.diag(factor)).sum()), "cholesky"
-        except LinAlgError:
-            pass
-    _, logabs = np.linalg.slogdet(hess)
-    return float(logabs), "lu"
+    try:
+        factor = cho_factor(matrix, lower=True, overwrite_a=False, check_finite=False)
+    except LinAlgError:
+        return None
+    if not np.all(np.diag(factor[0]) > 0):
+        return None
+    return factor
+
+
+def _block_inverse_iteration(matrix, factor, m, rng, scale, rtol=1e-11, max_iter=60):
+    """Lowest ``m`` Ritz pairs of ``matrix`` by subspace iteration with ``factor``.
+
+    ``factor`` is the Cholesky factor of ``matrix + c I`` (``c > 0`` small), so that the
+    eigenvalues nearest ``-c`` - the zero modes first - dominate the block after a few steps,
+    whatever the clustering of the rest of the spectrum.  Iterates until the Ritz values
+    change by less than ``rtol * scale`` (or ``max_iter`` steps: the zero modes converge in a
+    few; Ritz values inside a dense positive cluster may converge slowly, and are then upper
+    bounds of the true eigenvalues).
+    """
+    from scipy.linalg import cho_solve
+
+    block, _ = np.linalg.qr(rng.standard_normal((matrix.shape[0], m)))
+    prev = None
+    for _ in range(max_iter):
+        block, _ = np.linalg.qr(cho_solve(factor, block, check_finite=False))
+        ritz, rot = np.linalg.eigh(block.T @ matrix @ block)
+        if prev is not None and np.abs(ritz - prev).max() <= rtol * scale:
+            break
+        prev = ritz
+    return ritz, block @ rot
+
+
+def _factorised(system, x, scale, thr, expected, n_lowest, rng, lanczos_tol, maxiter,
+                max_rounds):
+    """Low end of the spectrum and log product from the dense Hessian, by factorisations.
+
+    Returns ``(eigenvalues, vectors, logp, logp_pos, complete)``; when a check fails,
+    ``complete`` is False and only the negative modes found so far are returned.
+    """
+    from scipy.sparse.linalg import aslinearoperator
+
+    n = system.ndim
+    hess = np.array(system.hessian(x), dtype=np.float64).reshape(n, n)
+    hess += hess.T
+    hess *= 0.5
+    eye_shift = 2.0 * thr * np.eye(n)
+    neg_vals, neg_vecs = np.empty(0), np.empty((n, 0))
+    reflected = hess
+    factor = None
+    for _ in range(max_rounds):
+        # negative modes found so far are reflected to +scale
+        reflected = hess + (neg_vecs * (scale - neg_vals)) @ neg_vecs.T
+        factor = _try_cholesky(reflected + eye_shift)
+        if factor is not None:
+            break
+        # more negative eigenvalues: they are extreme, so Lanczos finds them
+        op = aslinearoperator(reflected + scale * np.eye(n))
+        kk = min(n - 1, max(2, n_lowest))
+        vals, vecs, _ = _lanczos(op, kk, "SA", lanczos_tol, rng, maxiter)
+        vals = vals - scale
+        new = vals < -thr
+        if not new.any():
+            return neg_vals, neg_vecs, None, None, False
+        fresh = vecs[:, new]
+        if neg_vecs.shape[1]:
+            fresh = fresh - neg_vecs @ (neg_vecs.T @ fresh)
+        fresh, _ = np.linalg.qr(fresh)
+        # Rayleigh quotients of H for the (re-orthogonalised) new vectors
+        neg_vals = np.concatenate([neg_vals, np.einsum("ij,ij->j", fresh, hess @ fresh)])
+        neg_vecs = np.column_stack([neg_vecs, fresh])
+    if factor is None:
+        return neg_vals, neg_vecs, None, None, False
+    # block of n_lowest Ritz pairs plus 4 guard vectors (the top of a block converges last)
+    m = min(n - neg_vecs.shape[1], max(n_lowest, expected + 2) + 4)
+    while True:
+        ritz, ritz_vecs = _block_inverse_iteration(reflected, factor, m, rng, scale)
+        zero = np.abs(ritz) <= thr
+        if not zero.all() or m >= n - neg_vecs.shape[1]:
+            break
+        m = min(n - neg_vecs.shape[1], 2 * m)   # more zero modes than the block holds
+    zero_vecs = ritz_vecs[:, zero]
+    keep = max(n_lowest, int(zero.sum()))
+    ritz, ritz_vecs = ritz[:keep], ritz_vecs[:, :keep]
+    shifted = reflected + scale * (zero_vecs @ zero_vecs.T)
+    final = _try_cholesky(shifted)
+    if final is None:
+        return neg_vals, neg_vecs, None, None, False
+    # a zero mode missed by the block would show as an eigenvalue of H' below thr
+    check, _ = _block_inverse_iteration(shifted, final, min(3, n), rng, scale, rtol=1e-6,
+                                        max_iter=6)
+    if check.min() <= thr:
+        return neg_vals, neg_vecs, None, None, False
+    logp_pos = 2.0 * float(np.log(np.diag(final[0])).sum())
+    logp_pos -= (neg_vecs.shape[1] + zero_vecs.shape[1]) * np.log(scale)
+    logp = logp_pos + float(np.log(-neg_vals).sum())
+    vals = np.concatenate([neg_vals, ritz])
+    vecs = np.column_stack([neg_vecs, ritz_vecs])
+    order = np.argsort(vals, kind="stable")
+    return vals[order], vecs[:, order], logp, logp_pos, True
 
 
 def _hvp(system, x, expected, zero_tol, n_lowest, with_vectors, log_product, lanczos_tol,
-         rng, max_rounds):
+         rng, max_rounds, maxiter):
     n = system.ndim
     k = min(n - 1, max(n_lowest, expected + 2))
-    maxiter = max(1000, 20 * n)
-    top = _lanczos(_hvp_operator(system, x), 1, "LM", 1e-6, rng, maxiter)[0]
+    top = _lanczos(_hvp_operator(system, x), 1, "LM", 1e-6, rng, max(maxiter, 300))[0]
+    if top.size == 0 or not np.abs(top).max() > 0.0:
+        raise ValueError("no spectrum scale: the Hessian is zero or Lanczos failed")
     scale = float(np.abs(top).max())
-    if scale <= 0.0:
-        raise ValueError("the Hessian is zero: no spectrum scale for the zero-mode tolerance")
-    lam, vecs, complete = _lowest_with_deflation(system, x, k, scale, np.sqrt(zero_tol) * scale,
-                                                 lanczos_tol, rng, maxiter, max_rounds)
-    mask = classify_eigenvalues(lam, expected, zero_tol, scale)
-    nonzero = lam[~mask]
-    # complete: a run found nothing below the loose bound, so the uncomputed rest is larger
-    complete = complete and bool(nonzero.size) and nonzero.max() > 0
-    counts = _summary_from_spectrum(lam, mask, complete, n, expected)
+    thr = zero_tol * scale
     logp = logp_pos = None
-    method = "hvp"
-    if log_product and complete:
-        hess = np.array(system.hessian(x), dtype=np.float64).reshape(n, n)
-        hess += hess.T
-        hess *= 0.5
-        n_zero = counts[0]
-        logdet, how = _log_abs_det_shifted(hess, vecs[:, mask], scale, counts[1] == 0)
-        logp = logdet - n_zero * np.log(scale)
-        negatives = nonzero[nonzero < 0]
-        logp_pos = logp - float(np.log(-negatives).sum())
-        method = f"hvp+{how}"
+    if log_product:
+        lam, vecs, logp, logp_pos, complete = _factorised(
+            system, x, scale, thr, expected, k, rng, lanczos_tol, maxiter, max_rounds)
+        method = "hvp+cholesky" if complete else "hvp+cholesky-failed"
+    else:
+        lam, vecs, complete = _lowest_with_deflation(system, x, k, scale, thr, lanczos_tol, rng,
+                                                     maxiter, max_rounds)
+        method = "hvp"
+    strict = np.abs(lam) <= thr
+    mask = classify_eigenvalues(lam, expected, zero_tol, scale) if complete else strict
+    extra = lam[mask & ~strict]
+    if logp is not None and extra.size:   # loosely converged zero modes (gap rule)
+        logp -= float(np.log(np.abs(extra)).sum())
+        logp_pos -= float(np.log(extra[extra > 0]).sum())
+    counts = _summary_from_spectrum(lam, mask, complete, n, expected)
     return StationaryInfo(
         eigenvalues=lam, n_zero=counts[0], n_negative=counts[1], n_positive=counts[2],
-        log_product=logp, is_minimum=counts[3], is_transition_state=counts[4],
-        zero_modes_expected=expected, zero_modes_match=counts[5], lowest_nonzero=counts[6],
-        method=method, log_product_positive=logp_pos, scale=scale,
-        zero_threshold=zero_tol * scale, eigenvectors=vecs if with_vectors else None,
+        log_product=logp if complete else None, is_minimum=counts[3],
+        is_transition_state=counts[4], zero_modes_expected=expected,
+        zero_modes_match=counts[5], lowest_nonzero=counts[6], method=method,
+        log_product_positive=logp_pos if complete else None, scale=scale,
+        zero_threshold=thr, eigenvectors=vecs if with_vectors else None,
         zero_mask=mask)
 
 
 def characterise(system, coords, *, dense_limit: int = 3000, n_lowest: int = 6,
                  zero_tol: float = DEFAULT_ZERO_TOL, method: str = "auto",
                  with_vectors: bool = False, log_product: bool = True,
-                 lanczos_tol: float = 1e-12, max_rounds: int = 20,
+                 lanczos_tol: float = 1e-8, max_rounds: int = 20, maxiter: int = 200,
                  rng: np.random.Generator | None = None) -> StationaryInfo:
     """Hessian eigenvalues, zero/negative/positive counts and log product at ``coords``.
 
@@ -373,6 +496,9 @@ def characterise(system, coords, *, dense_limit: int = 3000, n_lowest: int = 6,
     max_rounds : int
         Lanczos runs with deflation on the hvp path (each deflates the zero and negative
         modes found so far); if they do not suffice the counts are ``None``.
+    maxiter : int
+        Implicit restarts allowed per Lanczos run (each costs about ``max(20, 2k+1) - k``
+        Hessian-vector products).
     rng : numpy.random.Generator, optional
         Starting vectors of Lanczos; default ``numpy.random.default_rng(0)``.
 
@@ -391,7 +517,7 @@ def characterise(system, coords, *, dense_limit: int = 3000, n_lowest: int = 6,
     if rng is None:
         rng = np.random.default_rng(0)
     return _hvp(system, x, expected, zero_tol, n_lowest, with_vectors, log_product,
-                lanczos_tol, rng, max_rounds)
+                lanczos_tol, rng, max_rounds, maxiter)
 
 
 def is_minimum(system, coords, **kwargs) -> bool:
