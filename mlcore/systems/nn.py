@@ -12,6 +12,15 @@
     kind = "triatomic"
     ...
 
+Storage: :meth:`NNSystem.config` gives this table and :meth:`NNSystem.storage_arrays` the data
+arrays; :meth:`NNSystem.from_storage` rebuilds a bit-identical landscape from the two (the HDF5
+file alone).  A network built directly from arrays stores ``data = {kind = "arrays"}``.
+
+Helpers for the ML analyses: :meth:`NNSystem.predictions` (outputs), ``probabilities``
+(softmax), ``predicted_labels``, ``misclassified`` (boolean mask per input); they take raw
+inputs and apply the stored standardisation.  :meth:`NNSystem.align` removes the hidden-node
+permutations and sign flips (:mod:`mlcore.align.network`).
+
 The cost, its normalisation and the flat parameter layout are those of :mod:`kernels.nn`::
 
     xent: E = -(1/N) sum_d ln softmax(y^d)_{c(d)}   + lam * sum_R w^2
