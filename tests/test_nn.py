@@ -433,6 +433,8 @@ def test_system_mse_targets_and_validation():
     assert system.config()["data"] == {"kind": "arrays"}   # built from arrays
     with pytest.raises(ValueError):
         NNSystem(x, t[:-1], 3, loss="mse")
+    with pytest.raises(ValueError, match="x_test and y_test"):
+        NNSystem(x, t, 3, loss="mse", y_test=t)
 
 
 def test_system_from_config_round_trip(tmp_path):

@@ -120,6 +120,8 @@ class NNSystem(CompiledSystem):
                  energy_tol: float | None = None, distance_tol: float | None = None):
         from kernels.nn import NNKernel
 
+        if (x_test is None) != (y_test is None):
+            raise ValueError("give both x_test and y_test, or neither")
         self._stored_arrays = None
         self._raw_arrays = {"x_train": np.array(x_train), "y_train": np.array(y_train)}
         if x_test is not None:
