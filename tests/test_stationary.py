@@ -220,6 +220,14 @@ def test_dense_and_hvp_paths_agree_on_200_dim_quadratic(negative):
     resid = quad.hess @ vecs - vecs * hvp.eigenvalues
     assert np.abs(resid).max() < 1e-6
     assert hvp.lowest_nonzero == pytest.approx(dense.lowest_nonzero, rel=1e-10)
+    # Lanczos alone (no dense Hessian): same counts on this well-separated spectrum
+    quad.n_hvp = 0
+    lanczos = characterise(quad, x, method="hvp", log_product=False)
+    assert lanczos.method == "hvp" and lanczos.log_product is None
+    assert (lanczos.n_zero, lanczos.n_negative, lanczos.n_positive) == (
+        dense.n_zero, dense.n_negative, dense.n_positive)
+    assert quad.n_hvp < 5000
+    np.testing.assert_allclose(lanczos.eigenvalues[:7], dense.eigenvalues[:7], atol=1e-8)
 
 
 def test_hvp_path_reports_unknown_counts_when_spectrum_not_reached():
