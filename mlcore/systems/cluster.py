@@ -126,6 +126,21 @@ class ClusterSystem(CompiledSystem):
         return bool(seen.all())
 
     # ------------------------------------------------------------------ identity
+    def distance(self, coords1, coords2) -> float:
+        """Distance after alignment, for the identity test of minima.
+
+        The search for the best alignment stops as soon as a distance below a tenth of
+        ``distance_tol`` is found: the two are then certainly the same minimum, and the many
+        re-finds of known minima in basin-hopping cost one or two alignments each instead of
+        the full search.  Distances above that are the full search's (use :meth:`align` for
+        the exact optimum in every case).
+        """
+        from mlcore.align.cluster import align_clusters
+
+        distance, _ = align_clusters(as_coords(coords1, self.ndim), as_coords(coords2, self.ndim),
+                                     self.natoms, stop_below=0.1 * self.distance_tol)
+        return float(distance)
+
     def align(self, coords_ref, coords) -> tuple[float, np.ndarray]:
         """Align ``coords`` onto ``coords_ref`` by translation, rotation, inversion, permutation.
 
