@@ -168,3 +168,18 @@ def test_cli_errors_exit_2_and_leave_the_file(tmp_path):
     assert (tmp_path / "ok.h5").read_bytes() == before
     res = subprocess.run([MLGMIN, "missing.toml"], cwd=tmp_path, capture_output=True, text=True)
     assert res.returncode == 2 and res.stderr.count("\n") == 1
+
+
+def test_triatomic_four_minima_when_permutational_isomers_are_distinct(tmp_path):
+    from mlcore.config import load_input
+
+    root = Path(__file__).resolve().parents[1]
+    inp = load_input(root / "configs" / "triatomic.toml")
+    report = _run(inp, tmp_path / "tri.h5")
+    db = DatabaseReader(tmp_path / "tri.h5")
+    energies = np.sort(db.minima().energy)
+    assert len(energies) == 4
+    assert np.allclose(energies, [-2.219098, -2.219098, -2.219098, -2.185099], atol=1e-6)
+    zeros = {round(e, 4): z for e, z in zip(db.minima().energy, db.minima().n_zero)}
+    assert zeros[-2.2191] == 5 and zeros[-2.1851] == 6   # linear chain: 5 zero modes
+    assert report.n_minima == 4

@@ -7,6 +7,7 @@
     box = 4.24           # side of the cube of random starts; default (2 natoms)^(1/3)
     energy_tol = 3.8e-5  # optional; default 1e-6 per atom
     distance_tol = 0.01  # optional; default 1e-2
+    permute = true       # identify permutational isomers as one minimum (false: distinct)
 
 Reduced units (epsilon = sigma = 1).  Coordinates are flat ``(x1, y1, z1, x2, ...)``,
 ``ndim = 3 natoms``.  The arithmetic lives in :class:`kernels.cluster.ClusterKernel`.
@@ -17,11 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
+from mlcore.errors import InputError
 from mlcore.landscape import CompiledSystem, as_coords
 from mlcore.validate import as_float, as_int, check_keys, require
 
 _WHERE = "[system] (kind = 'cluster')"
-_ALLOWED_KEYS = ("natoms", "gamma", "box", "energy_tol", "distance_tol")
+_ALLOWED_KEYS = ("natoms", "gamma", "box", "energy_tol", "distance_tol", "permute")
 
 #: Reduced number density of the default cube of random starts (atoms per sigma^3).
 DEFAULT_START_DENSITY = 0.5
@@ -78,8 +80,13 @@ class ClusterSystem(CompiledSystem):
     distance_tol = 1e-2
 
     def __init__(self, natoms: int, gamma: float = 0.0, box: float | None = None,
-                 energy_tol: float | None = None, distance_tol: float | None = None):
+                 energy_tol: float | None = None, distance_tol: float | None = None,
+                 permute: bool = True):
         from kernels.cluster import ClusterKernel
+
+        if not isinstance(permute, bool):
+            raise InputError(f"{_WHERE}: 'permute' must be true or false, got {permute!r}")
+        self.permute = permute
 
         self.natoms = as_int(natoms, "natoms", _WHERE, minimum=2)
         self.gamma = as_float(gamma, "gamma", _WHERE)
@@ -138,7 +145,8 @@ class ClusterSystem(CompiledSystem):
         from mlcore.align.cluster import align_clusters
 
         distance, _ = align_clusters(as_coords(coords1, self.ndim), as_coords(coords2, self.ndim),
-                                     self.natoms, stop_below=0.1 * self.distance_tol)
+                                     self.natoms, permute=self.permute,
+                                     stop_below=0.1 * self.distance_tol)
         return float(distance)
 
     def align(self, coords_ref, coords) -> tuple[float, np.ndarray]:
@@ -149,7 +157,8 @@ class ClusterSystem(CompiledSystem):
         from mlcore.align.cluster import align_clusters
 
         distance, aligned = align_clusters(as_coords(coords_ref, self.ndim),
-                                           as_coords(coords, self.ndim), self.natoms)
+                                           as_coords(coords, self.ndim), self.natoms,
+                                           permute=self.permute)
         return float(distance), as_coords(aligned, self.ndim)
 
     # ------------------------------------------------------------------ storage
@@ -160,6 +169,8 @@ class ClusterSystem(CompiledSystem):
             table["energy_tol"] = self.energy_tol
         if self._distance_tol_given:
             table["distance_tol"] = self.distance_tol
+        if not self.permute:
+            table["permute"] = False
         return table
 
     @classmethod
@@ -169,4 +180,5 @@ class ClusterSystem(CompiledSystem):
         check_keys(table, _ALLOWED_KEYS, _WHERE)
         natoms = as_int(require(table, "natoms", _WHERE), "natoms", _WHERE, minimum=2)
         return cls(natoms, gamma=table.get("gamma", 0.0), box=table.get("box"),
-                   energy_tol=table.get("energy_tol"), distance_tol=table.get("distance_tol"))
+                   energy_tol=table.get("energy_tol"), distance_tol=table.get("distance_tol"),
+                   permute=table.get("permute", True))

@@ -99,7 +99,8 @@ class NNSystem(CompiledSystem):
     path : {"auto", "fused", "blas"}
         Kernel code path (see :mod:`kernels.nn`).
     energy_tol, distance_tol : float, optional
-        Tolerances of the identity test of minima.
+        Tolerances of the identity test of minima (defaults: 1e-6 and
+        :attr:`distance_tol`).
 
     Attributes
     ----------
@@ -112,6 +113,13 @@ class NNSystem(CompiledSystem):
     """
 
     kind = "nn"
+    #: Distance (after hidden-node alignment) within which two minima of equal energy are
+    #: the same.  Network landscapes have directions held only by the L2 term (curvature
+    #: 2 lambda, e.g. 2e-4); a quench to RMS gradient g stops up to about
+    #: g sqrt(ndim) / (2 lambda) from the exact minimum along them (0.02-0.05 for the
+    #: triatomic networks at g = 1e-6), so re-finds of one minimum lie that far apart, while
+    #: distinct minima with energies equal to 1e-6 lie much further apart.
+    distance_tol = 0.1
 
     def __init__(self, x_train, y_train, n_hidden: int, lam: float = 0.0, reg_biases: bool = True,
                  activation: str = "tanh", loss: str = "xent", n_out: int | None = None,
