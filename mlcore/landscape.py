@@ -85,6 +85,18 @@ class System:
         return fd_hessian_vector(self.energy_gradient, as_coords(coords, self.ndim),
                                  as_coords(vec, self.ndim, "vec"))
 
+    #: How :meth:`display_energy` values are labelled in tables and figures.
+    display_energy_label = "energy"
+
+    def zero_mode_vectors(self, coords) -> np.ndarray | None:
+        """Orthonormal basis of the known zero modes at ``coords``, shape ``(k, ndim)``.
+
+        Transition-state searches project these directions out.  ``None`` where the
+        landscape knows no analytic zero modes (e.g. user landscapes); then they are
+        only recognised numerically from the Hessian.
+        """
+        return None
+
     def display_energy(self, energy: float) -> float:
         """The energy as users read it (per spin for pspin); default: unchanged."""
         return energy

@@ -132,6 +132,22 @@ class ClusterSystem(CompiledSystem):
             frontier.extend(new.tolist())
         return bool(seen.all())
 
+    def zero_mode_vectors(self, coords) -> np.ndarray:
+        """Orthonormal translations and infinitesimal rotations at ``coords``, shape
+        ``(k, 3 natoms)``: k = 6, or 5 for a linear configuration (rank-revealing SVD)."""
+        xyz = as_coords(coords, self.ndim).reshape(-1, 3)
+        centred = xyz - xyz.mean(axis=0)
+        vecs = []
+        for axis in range(3):
+            t = np.zeros_like(xyz)
+            t[:, axis] = 1.0
+            vecs.append(t.reshape(-1))
+        for axis in np.eye(3):
+            vecs.append(np.cross(axis, centred).reshape(-1))
+        u, sing, _ = np.linalg.svd(np.array(vecs).T, full_matrices=False)
+        rank = int(np.sum(sing > 1e-8 * sing[0]))
+        return np.ascontiguousarray(u[:, :rank].T)
+
     # ------------------------------------------------------------------ identity
     def distance(self, coords1, coords2) -> float:
         """Distance after alignment, for the identity test of minima.

@@ -221,6 +221,18 @@ class NNSystem(CompiledSystem):
                 count += h
         return count
 
+    def zero_mode_vectors(self, coords) -> np.ndarray | None:
+        """The common shift of the output biases when it is a zero mode (cross-entropy with
+        unregularised biases), shape ``(1, ndim)``; ``None`` otherwise (tanh networks have
+        no other continuous symmetry; the rotations of linear networks are left to the
+        Hessian)."""
+        free_biases = (not self.reg_biases) or self.lam == 0.0
+        if self.loss != "xent" or not free_biases or self.activation != "tanh":
+            return None
+        v = np.zeros(self.ndim)
+        v[self.ndim - self.n_out:] = 1.0 / np.sqrt(self.n_out)
+        return v.reshape(1, -1)
+
     # ------------------------------------------------------------------ inputs and outputs
     def transform_inputs(self, x) -> np.ndarray:
         """Raw inputs -> what the network sees (standardised if asked), shape (n, n_in)."""

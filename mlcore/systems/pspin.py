@@ -102,6 +102,13 @@ class PSpinSystem(CompiledSystem):
     def __reduce__(self):
         return (_rebuild, (self.config(),))
 
+    display_energy_label = "energy per spin"
+
+    def zero_mode_vectors(self, coords) -> np.ndarray:
+        """The radial direction (the one zero mode of the Riemannian Hessian), shape (1, N)."""
+        w = np.asarray(coords, dtype=np.float64).reshape(-1)
+        return (w / np.linalg.norm(w)).reshape(1, -1)
+
     def display_energy(self, energy: float) -> float:
         """Energy per spin, ``H / N``."""
         return energy / self.n
