@@ -33,8 +33,14 @@ bench: install
 	$(PY) -m pip install -q "pele==0.1.2"
 	$(PY) benchmarks/run_all.py
 
+# The main job on small built-in examples: basin-hopping on LJ13 and on the regression
+# landscape; the stationary-point files go to results/demo/.
 demo: install
-	$(VENV)/bin/python -m mlcore.demo
+	mkdir -p results/demo
+	rm -f results/demo/lj13.h5* results/demo/regression.h5*
+	$(VENV)/bin/mlgmin configs/lj13.toml -o results/demo/lj13.h5
+	$(VENV)/bin/mlgmin configs/regression.toml -o results/demo/regression.h5 --steps 300
+	@echo "demo: stationary-point files in results/demo/ (read them with h5py; layout in docs/hdf5-format.md)"
 
 lint: install
 	$(PY) -m pip install -q ruff

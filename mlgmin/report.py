@@ -52,9 +52,10 @@ def format_report(report, inp=None) -> str:
                  f"quenches not converged: {failed}; rejected as not minima: {rejected}")
     if report.lowest:
         lines.append("")
-        lines.append(f"{'id':>6} {'energy':>18} {'zero':>5} {'neg':>4} {'run':>4} {'step':>7}")
+        label = report.energy_label
+        lines.append(f"{'id':>6} {label:>18} {'zero':>5} {'neg':>4} {'run':>4} {'step':>7}")
         for m in report.lowest:
             flag = "  <- not a minimum" if m["n_negative"] > 0 else ""
-            lines.append(f"{m['id']:>6} {m['energy']:>18.10f} {m['n_zero']:>5} "
+            lines.append(f"{m['id']:>6} {m['shown']:>18.10f} {m['n_zero']:>5} "
                          f"{m['n_negative']:>4} {m['task']:>4} {m['step']:>7}{flag}")
     return "\n".join(lines)

@@ -46,6 +46,7 @@ class RunReport:
     seconds: float = 0.0
     quenches: int = 0
     interrupted: bool = False
+    energy_label: str = "energy"
 
     @property
     def quenches_per_second(self) -> float:
@@ -248,7 +249,8 @@ def run(inp, settings, output: Path | None = None, *, resume: bool = False,
         if not report.interrupted:
             finish_lowest(db, system, settings)
         report.n_minima = db.n_minima
-        report.lowest = lowest_minima(db, 10)
+        report.lowest = lowest_minima(db, 10, system.display_energy)
+        report.energy_label = system.display_energy_label
         report.seconds = time.time() - t_start
         status = "interrupted" if report.interrupted else "finished"
     except KeyboardInterrupt:
@@ -299,11 +301,13 @@ def finish_lowest(db, system, settings) -> None:
     db.commit()
 
 
-def lowest_minima(db, count: int) -> list[dict]:
-    """The ``count`` lowest minima as dicts (id, energy, n_zero, n_negative, found by)."""
+def lowest_minima(db, count: int, display=float) -> list[dict]:
+    """The ``count`` lowest minima as dicts (id, energy, shown energy, n_zero, n_negative,
+    task and step that found it); ``display`` maps an energy to what users read."""
     minima = db.minima()
     order = np.argsort(minima.energy, kind="stable")[:count]
     return [dict(id=int(r) + 1, energy=float(minima.energy[r]),
+                 shown=float(display(float(minima.energy[r]))),
                  n_zero=int(minima.n_zero[r]), n_negative=int(minima.n_negative[r]),
                  task=int(minima.found_by_task[r]), step=int(minima.found_by_step[r]))
             for r in order]
