@@ -1,0 +1,393 @@
+"""Single-ended transition-state search (hybrid eigenvector-following), push-off, and the
+Rayleigh-Ritz lowest eigenvector."""
+import numpy as np
+import pytest
+from surfaces import FourWellSurface, SphereQuadratic
+
+from mlcore.config.settings import PushOffSettings, QuenchSettings, TSSearchSettings
+from mlcore.landscape import System
+from mlcore.numderiv import fd_gradient, fd_hessian
+from mlcore.optimize import minimize
+from mlcore.stationary import characterise
+from mloptim.push_off import displaced_points, push_off
+from mloptim.rayleigh_ritz import ConstrainedSpace, lowest_eigenpair, rayleigh_ritz_lowest
+from mloptim.ts_search import TSResult, find_transition_state, verify_transition_state
+
+TIGHT = TSSearchSettings(tol=1e-9)
+TIGHT_QUENCH = QuenchSettings(tol=1e-9)
+
+
+class Quadratic(System):
+    """``E = 1/2 x^T H x`` with ``H = Q diag(eigenvalues) Q^T``, ``Q`` random orthogonal.
+
+    The columns of ``Q`` for the eigenvalues listed in ``zero_indices`` are returned as
+    analytic zero modes when ``analytic_zero`` is True.
+    """
+
+    kind = "python"
+
+    def __init__(self, eigenvalues, rng, zero_indices=(), analytic_zero=True):
+        lam = np.asarray(eigenvalues, dtype=np.float64)
+        self.ndim = lam.size
+        self.q, _ = np.linalg.qr(rng.standard_normal((self.ndim, self.ndim)))
+        self.hess = (self.q * lam) @ self.q.T
+        self.zero_indices = list(zero_indices)
+        self.n_zero_modes = len(self.zero_indices)
+        self.analytic_zero = analytic_zero
+        self.n_hvp = 0
+
+    def energy_gradient(self, coords):
+        return 0.5 * coords @ self.hess @ coords, self.hess @ coords
+
+    def hessian(self, coords):
+        return self.hess.copy()
+
+    def hessian_vector(self, coords, vec):
+        self.n_hvp += 1
+        return self.hess @ vec
+
+    def zero_mode_vectors(self, coords):
+        if not self.analytic_zero or not self.zero_indices:
+            return None
+        return self.q[:, self.zero_indices].T.copy()
+
+
+# --------------------------------------------------------------------------- the test surface
+def test_four_well_derivatives_match_finite_differences():
+    surface = FourWellSurface()
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        x = rng.uniform(-1.5, 1.5, 2)
+        np.testing.assert_allclose(surface.energy_gradient(x)[1], fd_gradient(surface.energy, x),
+                                   rtol=1e-7, atol=1e-8)
+        np.testing.assert_allclose(surface.hessian(x), fd_hessian(surface.energy_gradient, x),
+                                   rtol=1e-6, atol=1e-6)
+
+
+def test_four_well_stationary_points_are_as_documented():
+    surface = FourWellSurface()
+    for m in surface.minima:
+        assert np.abs(surface.energy_gradient(m)[1]).max() == 0.0
+        assert surface.energy(m) == 0.0
+        assert np.all(np.linalg.eigvalsh(surface.hessian(m)) > 0)
+    for ts, energy, _, _ in surface.transition_states():
+        assert np.abs(surface.energy_gradient(ts)[1]).max() == 0.0
+        assert surface.energy(ts) == energy
+        assert np.sum(np.linalg.eigvalsh(surface.hessian(ts)) < 0) == 1
+    top, energy = surface.index2_saddle
+    assert surface.energy(top) == energy == 3.0
+    assert np.all(np.linalg.eigvalsh(surface.hessian(top)) < 0)
+
+
+# --------------------------------------------------------------------------- Rayleigh-Ritz
+@pytest.mark.parametrize("method", ["dense", "hvp"])
+def test_lowest_eigenpair_projects_analytic_zero_modes(method):
+    rng = np.random.default_rng(1)
+    lam = np.concatenate([[0.0, 0.0, -0.5], np.linspace(0.2, 10.0, 37)])
+    system = Quadratic(lam, rng, zero_indices=(0, 1))
+    x = rng.standard_normal(system.ndim)
+    pair = lowest_eigenpair(system, x, method=method, tol=1e-10, max_iter=500, rng=rng)
+    assert pair.value == pytest.approx(-0.5, abs=1e-10)
+    exact = system.q[:, 2]
+    assert abs(abs(pair.vector @ exact) - 1.0) < 1e-10
+    assert np.abs(system.q[:, :2].T @ pair.vector).max() < 1e-12
+    assert pair.converged
+
+
+@pytest.mark.parametrize("method", ["dense", "hvp"])
+def test_lowest_eigenpair_recognises_numerical_zero_modes(method):
+    # no analytic zero modes: the two zero eigenvalues are skipped numerically
+    rng = np.random.default_rng(2)
+    lam = np.concatenate([[0.0, 0.0], np.linspace(0.3, 5.0, 28)])
+    system = Quadratic(lam, rng, zero_indices=(0, 1), analytic_zero=False)
+    pair = lowest_eigenpair(system, np.zeros(system.ndim), method=method, tol=1e-9,
+                            max_iter=500, rng=rng)
+    assert pair.value == pytest.approx(0.3, abs=1e-8)
+    assert pair.zero_vectors.shape == (2, system.ndim)
+    # the skipped vectors span the true zero space
+    proj = system.q[:, :2].T @ pair.zero_vectors.T
+    np.testing.assert_allclose(np.linalg.svd(proj, compute_uv=False), [1.0, 1.0], atol=1e-5)
+
+
+def test_rayleigh_ritz_warm_start_is_cheap():
+    rng = np.random.default_rng(3)
+    lam = np.linspace(-1.0, 20.0, 200)
+    system = Quadratic(lam, rng)
+
+    def apply(v):
+        return system.hessian_vector(None, v)
+
+    cold = rayleigh_ritz_lowest(apply, rng.standard_normal(200), max_iter=400, tol=1e-8)
+    assert cold[0] == pytest.approx(-1.0, abs=1e-10)
+    assert cold[3]
+    warm_start = system.q[:, 0] + 1e-6 * rng.standard_normal(200)
+    warm = rayleigh_ritz_lowest(apply, warm_start, max_iter=400, tol=1e-8)
+    assert warm[0] == pytest.approx(-1.0, abs=1e-10)
+    assert warm[4] < cold[4] / 2
+
+
+def test_constrained_space_on_the_sphere_removes_the_radial_direction():
+    system = SphereQuadratic([1.0, 2.0, 3.0, 4.0])
+    x = np.array([1.0, 1.0, 1.0, 1.0])
+    space = ConstrainedSpace.at(system, x)
+    w = space.project(np.array([1.0, 0.0, 0.0, 0.0]))
+    np.testing.assert_allclose(w, [0.75, -0.25, -0.25, -0.25], atol=1e-15)
+    assert space.complement_basis().shape == (4, 3)
+
+
+# --------------------------------------------------------------------------- 2D surface
+@pytest.mark.parametrize("method", ["dense", "hvp"])
+@pytest.mark.parametrize("which", range(4))
+def test_finds_the_known_saddles_of_the_four_well_surface(which, method):
+    surface = FourWellSurface()
+    ts, energy, _, _ = surface.transition_states()[which]
+    rng = np.random.default_rng(10 + which)
+    start = ts + rng.uniform(-0.2, 0.2, 2)
+    result = find_transition_state(surface, start, TIGHT, rng=rng, method=method)
+    assert isinstance(result, TSResult)
+    assert result.success, result.message
+    np.testing.assert_allclose(result.coords, ts, atol=1e-6)
+    assert result.energy == pytest.approx(energy, abs=1e-6)
+    exact = np.linalg.eigh(surface.hessian(ts))
+    assert result.eigenvalue == pytest.approx(exact[0][0], abs=1e-6)
+    assert abs(abs(result.eigenvector @ exact[1][:, 0]) - 1.0) < 1e-6
+    assert result.n_negative == 1
+    assert result.rms <= 1e-9
+    ok, info = verify_transition_state(surface, result.coords)
+    assert ok and info.n_negative == 1
+
+
+@pytest.mark.parametrize("which", range(4))
+def test_push_off_from_each_saddle_reaches_its_two_minima(which):
+    surface = FourWellSurface()
+    ts, _, min_a, min_b = surface.transition_states()[which]
+    result = find_transition_state(surface, ts + 0.05, TIGHT)
+    minus, plus = push_off(surface, result.coords, result.eigenvector, PushOffSettings(),
+                           TIGHT_QUENCH)
+    assert minus.success and plus.success
+    found = sorted([tuple(np.round(minus.coords, 6)), tuple(np.round(plus.coords, 6))])
+    expected = sorted([tuple(min_a), tuple(min_b)])
+    np.testing.assert_allclose(found, expected, atol=1e-6)
+    assert minus.energy == pytest.approx(0.0, abs=1e-12)
+    assert plus.energy == pytest.approx(0.0, abs=1e-12)
+    # "minus" lies on the side opposite to the eigenvector
+    assert (minus.coords - ts) @ result.eigenvector < 0 < (plus.coords - ts) @ result.eigenvector
+
+
+def test_push_off_max_energy_drop_shrinks_the_displacement():
+    surface = FourWellSurface()
+    ts = np.array([0.0, 1.0])
+    v = np.linalg.eigh(surface.hessian(ts))[1][:, 0]
+    settings = PushOffSettings(step=0.5, max_energy_drop=1e-3)
+    minus, plus = displaced_points(surface, ts, v, settings)
+    for point, sign in ((minus, -1.0), (plus, 1.0)):
+        drop = 1.0 - surface.energy(point)
+        assert 0.0 < drop <= 1e-3
+        step = (point - ts) @ v
+        assert sign * step > 0
+        np.testing.assert_allclose(point - ts, step * v, atol=1e-15)
+        # one halving less would exceed the allowed drop
+        assert 1.0 - surface.energy(ts + 2 * step * v) > 1e-3
+
+
+@pytest.mark.parametrize("method", ["dense", "hvp"])
+def test_index_two_saddle_is_not_accepted(method):
+    surface = FourWellSurface()
+    top, _ = surface.index2_saddle
+    result = find_transition_state(surface, top, rng=np.random.default_rng(0), method=method,
+                                   max_escapes=0)
+    assert not result.success
+    assert "index" in result.message and "not a transition state" in result.message
+    np.testing.assert_array_equal(result.coords, top)
+    assert result.n_negative == 2
+    assert result.eigenvalue < 0
+
+
+def test_escape_from_index_two_saddle_reaches_a_true_transition_state():
+    surface = FourWellSurface()
+    top, _ = surface.index2_saddle
+    result = find_transition_state(surface, top, TIGHT, rng=np.random.default_rng(0))
+    assert result.success and result.n_escapes == 1
+    distances = [np.linalg.norm(result.coords - ts) for ts, *_ in surface.transition_states()]
+    assert min(distances) < 1e-6
+    assert np.linalg.norm(result.coords - top) > 0.9
+    assert verify_transition_state(surface, result.coords)[0]
+
+
+def test_stationary_point_with_two_negative_modes_in_higher_dimension_is_rejected():
+    # E = 1/2 x^T H x with two negative eigenvalues: the origin is stationary, index 2,
+    # and there is no transition state anywhere (the escape runs downhill for ever)
+    rng = np.random.default_rng(4)
+    system = Quadratic([-2.0, -1.0, 1.0, 3.0, 5.0], rng)
+    result = find_transition_state(system, np.zeros(5), TSSearchSettings(max_iter=30), rng=rng)
+    assert not result.success
+    assert result.n_iter == 30 or "index" in result.message
+    info = characterise(system, np.zeros(5))
+    assert info.n_negative == 2 and not info.is_transition_state
+
+
+def test_evaluation_count_and_initial_direction_sign():
+    surface = FourWellSurface()
+    calls = [0]
+
+    class Counting(FourWellSurface):
+        def energy_gradient(self, coords):
+            calls[0] += 1
+            return super().energy_gradient(coords)
+
+    direction = np.array([-1.0, 0.3])
+    result = find_transition_state(Counting(), [0.15, 0.9], initial_direction=direction)
+    assert result.success
+    assert result.n_evaluations == calls[0] > 0
+    assert result.eigenvector @ direction > 0
+    flipped = find_transition_state(surface, [0.15, 0.9], initial_direction=-direction)
+    np.testing.assert_allclose(flipped.eigenvector, -result.eigenvector, atol=1e-8)
+
+
+# --------------------------------------------------------------------------- sphere
+@pytest.mark.parametrize("method", ["dense", "hvp"])
+def test_sphere_quadratic_saddle_on_the_sphere(method):
+    d = np.array([1.0, 2.0, 3.5, 4.0, 5.0, 6.0])
+    system = SphereQuadratic(d)
+    n = system.ndim
+    rng = np.random.default_rng(5)
+    start = system.stationary_point(0) + 0.3 * rng.standard_normal(n)
+    result = find_transition_state(system, start, TIGHT, rng=rng, method=method)
+    assert result.success, result.message
+    assert np.sum(result.coords ** 2) == pytest.approx(n, rel=1e-12)
+    ts = system.stationary_point(1, np.sign(result.coords[1]))
+    np.testing.assert_allclose(result.coords, ts, atol=1e-6)
+    assert result.energy == pytest.approx(n * d[1], abs=1e-6)
+    assert result.eigenvalue == pytest.approx(2 * (d[0] - d[1]), abs=1e-6)
+    assert abs(result.eigenvector @ result.coords) < 1e-8       # tangent
+    minus, plus = push_off(system, result.coords, result.eigenvector, quench_settings=TIGHT_QUENCH)
+    for q in (minus, plus):
+        assert q.success and q.energy == pytest.approx(n * d[0], abs=1e-8)
+        assert np.sum(q.coords ** 2) == pytest.approx(n, rel=1e-12)
+    assert np.sign(minus.coords[0]) != np.sign(plus.coords[0])
+
+
+def test_pspin_transition_state_stays_on_the_sphere():
+    from mlcore.systems.pspin import PSpinSystem
+
+    system = PSpinSystem(12)
+    rng = np.random.default_rng(0)
+    minimum = minimize(system, system.random_coords(rng), tol=1e-9).coords
+    start = system.retract(minimum + 0.1 * rng.standard_normal(system.ndim))
+    result = find_transition_state(system, start, TIGHT, rng=rng)
+    assert result.success, result.message
+    assert np.sum(result.coords ** 2) == pytest.approx(12.0, rel=1e-12)
+    ok, info = verify_transition_state(system, result.coords)
+    assert ok and info.n_negative == 1 and info.n_zero == 1
+    assert info.lowest_nonzero == pytest.approx(result.eigenvalue, rel=1e-6)
+    minus, plus = push_off(system, result.coords, result.eigenvector, quench_settings=TIGHT_QUENCH)
+    for q in (minus, plus):
+        assert q.success and q.energy < result.energy
+        assert characterise(system, q.coords).is_minimum
+
+
+# --------------------------------------------------------------------------- study landscapes
+def _quenched(system, seed, tol=1e-9):
+    rng = np.random.default_rng(seed)
+    return minimize(system, system.random_coords(rng), tol=tol), rng
+
+
+@pytest.mark.parametrize("method", ["dense", "hvp"])
+def test_lj7_from_a_perturbed_minimum(method):
+    from mlcore.systems.cluster import ClusterSystem
+
+    system = ClusterSystem(7)
+    minimum, _ = _quenched(system, 3)
+    rng = np.random.default_rng(0)
+    start = minimum.coords + 0.1 * rng.standard_normal(system.ndim)
+    result = find_transition_state(system, start, TIGHT, rng=rng, method=method)
+    assert result.success, result.message
+    ok, info = verify_transition_state(system, result.coords)
+    assert ok
+    assert info.n_negative == 1 and info.n_zero == 6
+    assert info.lowest_nonzero == pytest.approx(result.eigenvalue, rel=1e-6)
+    # the eigenvector is orthogonal to translations and rotations
+    zero = system.zero_mode_vectors(result.coords)
+    assert np.abs(zero @ result.eigenvector).max() < 1e-8
+    minus, plus = push_off(system, result.coords, result.eigenvector, quench_settings=TIGHT_QUENCH)
+    assert minus.success and plus.success
+    for q in (minus, plus):
+        assert q.energy < result.energy - 0.1
+        mi = characterise(system, q.coords)
+        assert mi.is_minimum and mi.n_zero == 6
+    assert system.distance(minus.coords, plus.coords) > 10 * system.distance_tol
+
+
+def test_regression_landscape():
+    from mlcore.systems.regression import RegressionSystem
+
+    system = RegressionSystem()
+    minimum, rng = _quenched(system, 0)
+    start = minimum.coords + 0.1 * rng.standard_normal(system.ndim)
+    result = find_transition_state(system, start, TIGHT, rng=rng)
+    assert result.success, result.message
+    ok, info = verify_transition_state(system, result.coords)
+    assert ok and info.n_negative == 1 and info.n_zero == 0
+    assert info.eigenvalues[0] == pytest.approx(result.eigenvalue, rel=1e-8)
+    minus, plus = push_off(system, result.coords, result.eigenvector, quench_settings=TIGHT_QUENCH)
+    for q in (minus, plus):
+        assert q.success and q.energy < result.energy
+        assert characterise(system, q.coords).is_minimum
+
+
+def test_small_network_with_three_hidden_nodes():
+    from mlcore.systems.nn import NNSystem
+
+    data = np.random.default_rng(0)
+    x = data.normal(size=(40, 3))
+    labels = data.integers(0, 4, 40)
+    system = NNSystem(x, labels, 3, lam=1e-2)
+    assert system.ndim == 28 and system.n_zero_modes == 0
+    minimum, rng = _quenched(system, 0)
+    start = minimum.coords + 0.1 * rng.standard_normal(system.ndim)
+    result = find_transition_state(system, start, TIGHT, rng=rng)
+    assert result.success, result.message
+    ok, info = verify_transition_state(system, result.coords)
+    assert ok and info.n_negative == 1
+    assert info.eigenvalues[0] == pytest.approx(result.eigenvalue, rel=1e-6)
+    minus, plus = push_off(system, result.coords, result.eigenvector, quench_settings=TIGHT_QUENCH)
+    for q in (minus, plus):
+        assert q.success and q.energy < result.energy
+        assert characterise(system, q.coords).is_minimum
+    assert system.distance(minus.coords, plus.coords) > system.distance_tol
+
+
+def test_784_10_10_network_runs_on_hessian_vector_products_only(monkeypatch):
+    from scipy.sparse.linalg import LinearOperator, eigsh
+
+    from mlcore.systems.nn import NNSystem
+
+    data = np.random.default_rng(0)
+    system = NNSystem(data.normal(size=(200, 784)), data.integers(0, 10, 200), 10, lam=1e-4)
+    assert system.ndim == 7960
+
+    def no_dense(*args, **kwargs):
+        raise AssertionError("the search formed a dense Hessian")
+
+    monkeypatch.setattr(system, "hessian", no_dense)
+    rng = np.random.default_rng(1)
+    settings = TSSearchSettings(max_iter=5, tangent_steps=3, eig_max_iter=30)
+    start = system.random_coords(rng)
+    result = find_transition_state(system, start, settings, rng=rng)
+    assert result.n_iter == 5 and not result.success
+    assert result.n_hessian == 0 and result.n_hessian_vector > 0
+    assert result.n_evaluations >= 5 * 2
+    assert np.linalg.norm(result.eigenvector) == pytest.approx(1.0, abs=1e-12)
+    hv = system.hessian_vector(result.coords, result.eigenvector)
+    assert result.eigenvector @ hv == pytest.approx(result.eigenvalue, rel=1e-9)
+    residual = np.linalg.norm(hv - result.eigenvalue * result.eigenvector)
+    assert 2 * residual / np.sqrt(system.ndim) <= settings.eig_tol
+    # a Rayleigh quotient is an upper bound of the lowest eigenvalue (with a loose eig_tol
+    # on a clustered spectrum it may be a neighbouring eigenvalue, within the residual)
+    op = LinearOperator((7960, 7960), matvec=lambda v: system.hessian_vector(result.coords, v),
+                        dtype=np.float64)
+    exact = eigsh(op, k=1, which="SA", tol=1e-8, v0=result.eigenvector)[0][0]
+    assert exact - 1e-9 <= result.eigenvalue < 0.0
+    e, g = system.energy_gradient(result.coords)
+    assert result.energy == pytest.approx(e, rel=1e-12)
+    assert result.rms == pytest.approx(np.linalg.norm(g) / np.sqrt(7960), rel=1e-10)
