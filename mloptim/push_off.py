@@ -104,6 +104,6 @@ def push_off(system, ts_coords, eigenvector, settings: PushOffSettings | None = 
     """
     q = QuenchSettings() if quench_settings is None else quench_settings
     start_minus, start_plus = displaced_points(system, ts_coords, eigenvector, settings)
-    kwargs = dict(tol=q.tol if tol is None else tol, M=q.M, max_step=q.max_step,
-                  max_rise=q.max_rise, max_iter=q.max_iter, H0=q.H0)
+    kwargs = {"tol": q.tol if tol is None else tol, "M": q.M, "max_step": q.max_step,
+              "max_rise": q.max_rise, "max_iter": q.max_iter, "H0": q.H0}
     return minimize(system, start_minus, **kwargs), minimize(system, start_plus, **kwargs)

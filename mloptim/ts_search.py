@@ -64,8 +64,8 @@ from mloptim.rayleigh_ritz import (
     DENSE_LIMIT,
     ConstrainedSpace,
     EigenPair,
-    _power_scale,
     lowest_eigenpair,
+    spectrum_scale,
 )
 
 __all__ = ["TSResult", "find_transition_state", "verify_transition_state"]
@@ -263,10 +263,8 @@ def find_transition_state(system, coords, settings: TSSearchSettings | None = No
         space = ConstrainedSpace.at(system, x)
         if method == "hvp" and scale is None:
             # spectrum scale once, for the zero threshold of the index count
-            from mloptim.rayleigh_ritz import _hvp_function
-            apply, count = _hvp_function(system, x, space)
-            scale = _power_scale(apply, space.project(rng.standard_normal(n)))
-            n_hvp += count[0]
+            scale, used = spectrum_scale(system, x, space, rng)
+            n_hvp += used
         pair = lowest_eigenpair(system, x, space, v0=v, method=method, dense_limit=dense_limit,
                                 max_iter=s.eig_max_iter, tol=s.eig_tol,
                                 zero_tol=s.zero_eig_tol, scale=scale, rng=rng)

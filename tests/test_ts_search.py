@@ -109,6 +109,23 @@ def test_lowest_eigenpair_recognises_numerical_zero_modes(method):
     np.testing.assert_allclose(np.linalg.svd(proj, compute_uv=False), [1.0, 1.0], atol=1e-5)
 
 
+def test_hvp_solve_does_not_slide_into_the_projected_zero_modes():
+    # near an LJ7 minimum every constrained eigenvalue is positive, so the projected-out
+    # translations and rotations (eigenvalue 0 of P H P) lie below the spectrum; without
+    # re-projection rounding lets the quotient slide into them (value ~1e-25)
+    from mlcore.systems.cluster import ClusterSystem
+
+    system = ClusterSystem(7)
+    rng = np.random.default_rng(3)
+    minimum = minimize(system, system.random_coords(rng), tol=1e-8).coords
+    x = minimum + 1e-3 * rng.standard_normal(system.ndim)
+    dense = lowest_eigenpair(system, x, method="dense")
+    assert dense.value > 1.0
+    hvp = lowest_eigenpair(system, x, method="hvp", tol=1e-12, max_iter=1000, rng=rng)
+    assert hvp.value == pytest.approx(dense.value, rel=1e-10)
+    assert np.abs(system.zero_mode_vectors(x) @ hvp.vector).max() < 1e-10
+
+
 def test_rayleigh_ritz_warm_start_is_cheap():
     rng = np.random.default_rng(3)
     lam = np.linspace(-1.0, 20.0, 200)
