@@ -14,7 +14,8 @@ From ``x`` (retracted onto the manifold on pspin), each iteration
    started from the previous ``v``; the sign of ``v`` is kept continuous);
 2. stops if the RMS gradient ``|g| / sqrt(ndim) <= tol`` and ``lambda < 0`` (beyond the
    zero threshold ``zero_eig_tol * max|lambda|``), after checking that ``lambda`` is the
-   only negative eigenvalue (below);
+   only negative eigenvalue (below); on the hvp path the eigenpair is first re-solved to
+   ``FINAL_EIG_TOL_FACTOR * eig_tol`` (warm start), so the reported eigenvalue is accurate;
 3. takes an *uphill step* ``h v``: the Newton step ``h = -g.v / lambda`` if ``lambda < 0``
    (towards the maximum along ``v``), else ``h = +-trust`` with the sign of ``g.v``; in
    both cases ``|h| <= trust``.  The trust radius starts at ``max_uphill_step`` and is
@@ -81,6 +82,9 @@ MIN_TRUST = 1e-7
 
 #: Bounds of the carried-over inverse-Hessian guess of the tangent minimisation.
 H0_BOUNDS = (1e-6, 1e3)
+
+#: On the hvp path the eigenpair at convergence is re-solved to ``eig_tol`` times this.
+FINAL_EIG_TOL_FACTOR = 1e-3
 
 #: Default number of escapes from a higher-index saddle.
 MAX_ESCAPES = 2
@@ -282,6 +286,15 @@ def find_transition_state(system, coords, settings: TSSearchSettings | None = No
 
         # ---- convergence, with the index check
         if rms <= s.tol and lam < -thr:
+            if pair.spectrum is None:
+                # hvp path: polish the eigenpair that is reported (warm start, tighter tol)
+                pair = lowest_eigenpair(system, x, space, v0=v, method=method,
+                                        dense_limit=dense_limit, max_iter=4 * s.eig_max_iter,
+                                        tol=FINAL_EIG_TOL_FACTOR * s.eig_tol,
+                                        zero_tol=s.zero_eig_tol, scale=scale, rng=rng)
+                n_hvp += pair.n_hvp
+                lam = pair.value
+                v = pair.vector if float(pair.vector @ v) >= 0.0 else -pair.vector
             lam2, u, used = _second_negative(system, x, space, pair, s, method, dense_limit, rng)
             n_hvp += used
             if pair.n_negative is not None:

@@ -408,3 +408,30 @@ def test_784_10_10_network_runs_on_hessian_vector_products_only(monkeypatch):
     e, g = system.energy_gradient(result.coords)
     assert result.energy == pytest.approx(e, rel=1e-12)
     assert result.rms == pytest.approx(np.linalg.norm(g) / np.sqrt(7960), rel=1e-10)
+
+
+def test_784_10_10_network_transition_state_near_a_minimum(monkeypatch):
+    from scipy.sparse.linalg import LinearOperator, eigsh
+
+    from mlcore.systems.nn import NNSystem
+
+    # more samples than inputs: with fewer, the first-layer weights orthogonal to the data
+    # are held by the L2 term alone (curvature 2 lam, thousands of them), and from a
+    # minimum the search climbs that parabolic bowl instead of finding a saddle
+    data = np.random.default_rng(0)
+    system = NNSystem(data.normal(size=(1000, 784)), data.integers(0, 10, 1000), 10, lam=1e-2)
+    monkeypatch.setattr(system, "hessian", lambda *a, **k: pytest.fail("dense Hessian formed"))
+    rng = np.random.default_rng(0)
+    minimum = minimize(system, system.random_coords(rng), tol=1e-6)
+    assert minimum.success
+    start = minimum.coords + 0.05 * rng.standard_normal(system.ndim)
+    result = find_transition_state(system, start, TSSearchSettings(max_iter=300), rng=rng)
+    assert result.success, result.message
+    assert result.n_hessian == 0 and result.rms <= 1e-6
+    op = LinearOperator((7960, 7960), dtype=np.float64,
+                        matvec=lambda v: system.hessian_vector(result.coords, v))
+    lowest = np.sort(eigsh(op, k=3, which="SA", tol=1e-9, v0=result.eigenvector)[0])
+    assert lowest[0] < 0 < lowest[1]                     # index one
+    assert result.eigenvalue == pytest.approx(lowest[0], rel=1e-6)
+    assert result.energy > minimum.energy
+    assert np.linalg.norm(result.coords - minimum.coords) < 1.0
