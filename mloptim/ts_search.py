@@ -46,6 +46,21 @@ search *escapes*: it steps ``max_uphill_step`` (random sign) along the second ne
 mode, downhill, and carries on (at most ``max_escapes`` times); after that it stops and
 reports failure.  ``success`` is True only for a verified index-one point.
 
+Limitations
+-----------
+Eigenvector-following climbs the softest mode.  From a minimum of a network with fewer
+training samples than inputs, the softest modes are the first-layer weights orthogonal to
+the data, held by the L2 term alone (curvature exactly ``2 lam``, thousands of them): the
+energy along them is a parabola without a saddle, and the search climbs it until
+``max_iter`` (the result has ``eigenvalue ~ 2 lam > 0`` and ``success = False``).  Start
+such searches from a point with negative curvature (a climbing image of an elastic band),
+not from a minimum.
+
+Small dense eigen-decompositions are dominated by BLAS threading overhead on a busy
+machine (a 30 x 30 ``eigh`` took 23 ms with two OpenBLAS threads competing with other
+processes, 0.07 ms with one); run many searches in parallel with
+``OPENBLAS_NUM_THREADS=1``.
+
 The settings are :class:`mlcore.config.settings.TSSearchSettings` (OPTIM keywords in its
 docstrings).  ``n_evaluations`` counts energy-and-gradient evaluations; Hessian-vector
 products and dense Hessians are counted separately.
@@ -257,6 +272,7 @@ def find_transition_state(system, coords, settings: TSSearchSettings | None = No
     scale = None
     pair: EigenPair | None = None
     n_negative = None
+    reuse_pair = False
     success = False
     message = f"maximum number of iterations ({s.max_iter}) reached"
     it = 0
@@ -264,23 +280,26 @@ def find_transition_state(system, coords, settings: TSSearchSettings | None = No
         if not (math.isfinite(e) and np.all(np.isfinite(g))):
             message = "energy or gradient not finite"
             break
-        space = ConstrainedSpace.at(system, x)
-        if method == "hvp" and scale is None:
-            # spectrum scale once, for the zero threshold of the index count
-            scale, used = spectrum_scale(system, x, space, rng)
-            n_hvp += used
-        pair = lowest_eigenpair(system, x, space, v0=v, method=method, dense_limit=dense_limit,
-                                max_iter=s.eig_max_iter, tol=s.eig_tol,
-                                zero_tol=s.zero_eig_tol, scale=scale, rng=rng)
-        n_hvp += pair.n_hvp
-        n_hess += pair.n_hessian
-        lam = pair.value
-        vec = pair.vector
-        ref = v if ref_sign is None else ref_sign
-        if float(vec @ ref) < 0.0:
-            vec = -vec
-        v = vec
-        ref_sign = None
+        if not reuse_pair:
+            space = ConstrainedSpace.at(system, x)
+            if method == "hvp" and scale is None:
+                # spectrum scale once, for the zero threshold of the index count
+                scale, used = spectrum_scale(system, x, space, rng)
+                n_hvp += used
+            pair = lowest_eigenpair(system, x, space, v0=v, method=method,
+                                    dense_limit=dense_limit, max_iter=s.eig_max_iter,
+                                    tol=s.eig_tol, zero_tol=s.zero_eig_tol, scale=scale,
+                                    rng=rng)
+            n_hvp += pair.n_hvp
+            n_hess += pair.n_hessian
+            lam = pair.value
+            vec = pair.vector
+            ref = v if ref_sign is None else ref_sign
+            if float(vec @ ref) < 0.0:
+                vec = -vec
+            v = vec
+            ref_sign = None
+        reuse_pair = False
         thr = max(pair.zero_threshold, s.zero_eig_tol * (scale or 0.0))
         rms = float(np.linalg.norm(g)) / sqrt_n
 
@@ -340,11 +359,13 @@ def find_transition_state(system, coords, settings: TSSearchSettings | None = No
         noise = 1e-12 * max(1.0, abs(e))
         if not math.isfinite(et):
             trust = max(0.5 * trust, MIN_TRUST)
+            reuse_pair = True
             continue
         if abs(pred) > noise and abs(actual) > noise:
             ratio = actual / pred
             if ratio < 0.0 and trust > MIN_TRUST:
                 trust = max(0.5 * trust, MIN_TRUST)   # wrong direction: reject the step
+                reuse_pair = True                       # x unchanged: same eigenpair
                 continue
             if ratio < 0.5 or ratio > 2.0:
                 trust = max(0.5 * trust, MIN_TRUST)
