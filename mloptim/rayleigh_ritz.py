@@ -128,6 +128,7 @@ class ConstrainedSpace:
         self.coords = as_coords(coords, self.ndim)
         self.flat = is_flat(system)
         self.rows = _orthonormal_rows(rows, self.ndim)
+        self._basis = None
 
     @classmethod
     def at(cls, system, coords) -> ConstrainedSpace:
@@ -154,10 +155,19 @@ class ConstrainedSpace:
         return w
 
     def complement_basis(self) -> np.ndarray:
-        """Orthonormal basis of the range of ``P``, shape ``(ndim, m)`` (dense path)."""
+        """Orthonormal basis of the range of ``P``, shape ``(ndim, m)`` (dense path; cached)."""
+        if self._basis is None:
+            self._basis = self._complement_basis()
+        return self._basis
+
+    def _complement_basis(self) -> np.ndarray:
         n = self.ndim
-        if self.flat and self.rows.shape[0] == 0:
-            return np.eye(n)
+        k = self.rows.shape[0]
+        if self.flat:
+            if k == 0:
+                return np.eye(n)
+            # the rows are orthonormal: the last n - k right singular vectors span the rest
+            return np.ascontiguousarray(np.linalg.svd(self.rows, full_matrices=True)[2][k:].T)
         pmat = np.empty((n, n))
         eye = np.eye(n)
         for i in range(n):

@@ -152,6 +152,21 @@ def test_constrained_space_on_the_sphere_removes_the_radial_direction():
     assert space.complement_basis().shape == (4, 3)
 
 
+def test_constrained_space_complement_of_cluster_zero_modes():
+    from mlcore.systems.cluster import ClusterSystem
+
+    system = ClusterSystem(4)
+    x = np.random.default_rng(0).standard_normal(12)
+    space = ConstrainedSpace.at(system, x)
+    assert space.rows.shape == (6, 12)
+    q = space.complement_basis()
+    assert q.shape == (12, 6)
+    np.testing.assert_allclose(q.T @ q, np.eye(6), atol=1e-12)
+    assert np.abs(space.rows @ q).max() < 1e-12
+    w = space.project(np.arange(12.0))
+    np.testing.assert_allclose(q @ (q.T @ np.arange(12.0)), w, atol=1e-12)
+
+
 # --------------------------------------------------------------------------- 2D surface
 @pytest.mark.parametrize("method", ["dense", "hvp"])
 @pytest.mark.parametrize("which", range(4))
