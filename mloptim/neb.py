@@ -51,14 +51,17 @@ sphere.
 The objective
 -------------
 The band gradient is not the gradient of any function (the projections and the climbing
-image break that).  As in OPTIM, the energy that L-BFGS sees is the sum of the
+image break that).  As is common practice (OPTIM), the energy that L-BFGS sees is the sum of the
 intermediate image energies plus the spring energy; it is what the energy-rise test of
 L-BFGS compares.  Along the nudged direction that sum can rise legitimately (the springs
 move images uphill to space them; a climbing image climbs), and a quench-sized ``max_rise``
 (1e-4) then halves good steps away and stalls the band.  Band relaxations therefore use
-their own step control (:data:`BAND_MAX_RISE`, :data:`BAND_MAX_STEP`): the rise test only rejects steps
-that blow up (overlapping atoms, non-finite energies) and the length of a step is what
-limits it.
+their own step control (:data:`BAND_MAX_RISE`, :data:`BAND_MAX_STEP`): the rise test only
+rejects steps that blow up (overlapping atoms, non-finite energies) and the length of a
+step is what limits it.  Should a relaxation nevertheless run away (an image ends higher than the
+highest image of the interpolation by more than the interpolation's energy span, or an
+energy is not finite), :func:`run_neb` relaxes the band again from the interpolation with
+the quench-like :data:`SAFE_MAX_RISE` (unless the caller chose ``max_rise``).
 
 The spring constant must suit the landscape's energy scale: springs much softer than the
 curvature across the path (``k = 1`` on Mueller-Brown, whose curvatures are of order 10^3)
@@ -81,6 +84,11 @@ from mloptim.interpolate import interpolate, is_manifold
 #: large against the barriers of every landscape of the suite, small against the energy of
 #: two overlapping Lennard-Jones atoms, and finite, so non-finite energies are still rejected.
 BAND_MAX_RISE = 1e3
+
+#: ``max_rise`` of the retry after a blown-up relaxation (pele's quench value): steps can then
+#: hardly raise the band objective, which may stall the band before convergence but cannot
+#: let it run away.
+SAFE_MAX_RISE = 1e-4
 
 #: Largest step (Euclidean length, all images together) of one band L-BFGS iteration:
 #: pele's quench step, so that no image moves further than in one quench step.  Larger
@@ -407,7 +415,11 @@ class NEBResult:
     message : str
         The final L-BFGS message.
     stages : list of QuenchResult
-        The L-BFGS results of the stages (relaxation, then climbing).
+        The L-BFGS results of the stages (relaxation, then climbing; those of the retry
+        follow those of the first attempt).
+    retried : bool
+        True if the first relaxation blew up and the band was relaxed again from the
+        interpolation with the quench-like ``max_rise`` :data:`SAFE_MAX_RISE`.
     """
 
     images: np.ndarray
@@ -422,6 +434,7 @@ class NEBResult:
     n_images: int
     message: str
     stages: list = field(default_factory=list, repr=False)
+    retried: bool = False
 
     @property
     def highest(self) -> int | None:
@@ -522,7 +535,31 @@ def run_neb(system, coords_a, coords_b, settings=None, lbfgs=None, *,
     n_images = choose_n_images(distance, settings)
     images = interpolate(system, a, b, n_images, align=False)
 
-    budget = int(settings.iterations)
+    band, x, stages = _relax(system, images, settings, lbfgs, int(settings.iterations))
+    parts = band.decompose(x)
+    retried = False
+    if _blown_up(parts.energies, band.end_energies, images, system) and not _sets_max_rise(lbfgs):
+        retried = True
+        safe = _with_max_rise(lbfgs, SAFE_MAX_RISE)
+        band, x, more = _relax(system, images, settings, safe, int(settings.iterations))
+        stages += more
+        parts = band.decompose(x)
+    res = stages[-1]
+    return NEBResult(images=parts.images, energies=parts.energies,
+                     maxima=local_maxima(parts.energies), climbing=list(parts.climbing),
+                     iterations=sum(r.nit for r in stages),
+                     nfev=sum(r.nfev for r in stages) * n_images, rms=float(res.rms),
+                     converged=bool(res.success), distance=distance, n_images=n_images,
+                     message=res.message, stages=stages, retried=retried)
+
+
+def _relax(system, images, settings, lbfgs, budget):
+    """Relax the band from ``images``: once, or first without and then with climbing.
+
+    Returns ``(band, coords, stages)``: the final :class:`NEBBand` (with its climbing
+    images), the relaxed optimiser vector and the L-BFGS results of the stages.
+    """
+    n_images = images.shape[0] - 2
     stages: list[QuenchResult] = []
     band = NEBBand(system, images, spring_k=settings.spring_k,
                    double_nudged=settings.double_nudged, climbing=False)
@@ -539,10 +576,31 @@ def run_neb(system, coords_a, coords_b, settings=None, lbfgs=None, *,
     opt = band_lbfgs(n_images, settings.tol, max(budget, 1), lbfgs)
     res = opt.run(band, x)
     stages.append(res)
-    parts = band.decompose(res.coords)
-    return NEBResult(images=parts.images, energies=parts.energies,
-                     maxima=local_maxima(parts.energies), climbing=list(parts.climbing),
-                     iterations=sum(r.nit for r in stages),
-                     nfev=sum(r.nfev for r in stages) * n_images, rms=float(res.rms),
-                     converged=bool(res.success), distance=distance, n_images=n_images,
-                     message=res.message, stages=stages)
+    return band, res.coords, stages
+
+
+def _blown_up(energies, end_energies, initial_images, system) -> bool:
+    """True if the relaxed band is worse than its start: a non-finite energy, or an image
+    higher than the highest initial image by more than the initial band's energy span."""
+    if not np.all(np.isfinite(energies)):
+        return True
+    initial = [float(system.energy_gradient(np.array(v))[0]) for v in initial_images[1:-1]]
+    top = max(initial)
+    span = top - min(end_energies)
+    return bool(np.max(energies) > top + max(span, 0.0))
+
+
+def _sets_max_rise(options) -> bool:
+    """True if the caller chose the band's max_rise (then no automatic retry)."""
+    if isinstance(options, LBFGS):
+        return True
+    return isinstance(options, Mapping) and "max_rise" in options
+
+
+def _with_max_rise(options, max_rise):
+    """``options`` (None, a mapping or QuenchSettings-like) with ``max_rise`` set."""
+    if options is None:
+        return {"max_rise": max_rise}
+    if isinstance(options, Mapping):
+        return {**options, "max_rise": max_rise}
+    return {"M": int(options.M), "H0": float(options.H0), "max_rise": max_rise}
