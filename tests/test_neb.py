@@ -336,3 +336,37 @@ def test_pspin_band_stays_on_sphere_and_climbs_to_saddle():
     top = res.images[res.highest]
     assert np.linalg.norm(system.energy_gradient(top)[1]) < 1e-3
     assert _hessian_index(system, top, 1) == 1
+
+
+def test_run_away_band_is_relaxed_again_safely():
+    """The global minimum of the regression landscape and its second minimum (seed-2
+    quenches) are 2.6 apart with three barriers between them: with the band step control
+    the relaxation runs away (an image far above the interpolation), and run_neb relaxes the
+    band again with the quench-like max_rise, which keeps it sane."""
+    from mlcore.systems.regression import RegressionSystem
+    from mloptim.neb import SAFE_MAX_RISE, _blown_up, _with_max_rise
+
+    system = RegressionSystem()
+    minima = _distinct_minima(system, 40, seed=2)
+    a, b = minima[0][1], minima[1][1]
+    settings = NEBSettings(tol=1e-3, iterations=700)
+    res = run_neb(system, a, b, settings)
+    assert res.retried
+    assert len(res.stages) == 4                      # two stages per attempt
+    start = interpolate(system, a, b, res.n_images)
+    assert np.all(np.isfinite(res.energies))
+    assert not _blown_up(res.energies, (res.energies[0], res.energies[-1]), start, system)
+    # a caller that fixes max_rise gets what they asked for, without a retry
+    fixed = run_neb(system, a, b, settings, {"max_rise": BAND_MAX_RISE})
+    assert not fixed.retried and len(fixed.stages) == 2
+    assert _blown_up(fixed.energies, (fixed.energies[0], fixed.energies[-1]), start, system)
+    assert _with_max_rise(None, SAFE_MAX_RISE) == {"max_rise": SAFE_MAX_RISE}
+    assert _with_max_rise(QuenchSettings(M=6), 1.0) == {"M": 6, "H0": 0.1, "max_rise": 1.0}
+    mb, pts = MullerBrown(), stationary_points()
+    line = linear_images(pts["A"], pts["C"], 3)
+    e = np.array([mb.energy(v) for v in line])
+    assert not _blown_up(e, (e[0], e[-1]), line, mb)
+    e_nan, e_high = e.copy(), e.copy()
+    e_nan[2], e_high[2] = np.nan, 2.0 * e.max() - 2.0 * min(e[0], e[-1]) + 1.0
+    assert _blown_up(e_nan, (e[0], e[-1]), line, mb)
+    assert _blown_up(e_high, (e[0], e[-1]), line, mb)
