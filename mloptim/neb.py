@@ -308,18 +308,18 @@ class NEBBand:
         wp = np.where(up, 1.0, np.where(down, 0.0, wp))
         wm = np.where(up, 0.0, np.where(down, 1.0, wm))
         tau = wp[:, None] * tp + wm[:, None] * tm
-        for i in range(self.n_images):
+        if self.manifold:
+            for i in range(self.n_images):
+                tau[i] = self._project(band[i + 1], tau[i])
+        norms = np.linalg.norm(tau, axis=1)
+        for i in np.flatnonzero(~(norms > _TINY)):
+            # flat profile: the bisector of the two unit segment vectors
+            tau[i] = (tp[i] / max(np.linalg.norm(tp[i]), _TINY)
+                      + tm[i] / max(np.linalg.norm(tm[i]), _TINY))
             if self.manifold:
                 tau[i] = self._project(band[i + 1], tau[i])
-            norm = math.sqrt(float(tau[i] @ tau[i]))
-            if not norm > _TINY:
-                # flat profile: the bisector of the two unit segment vectors
-                np_, nm = np.linalg.norm(tp[i]), np.linalg.norm(tm[i])
-                tau[i] = tp[i] / max(np_, _TINY) + tm[i] / max(nm, _TINY)
-                if self.manifold:
-                    tau[i] = self._project(band[i + 1], tau[i])
-                norm = math.sqrt(float(tau[i] @ tau[i]))
-            tau[i] /= max(norm, _TINY)
+            norms[i] = np.linalg.norm(tau[i])
+        tau /= np.maximum(norms, _TINY)[:, None]
         return tau
 
     def decompose(self, x) -> BandGradient:
@@ -417,6 +417,9 @@ class NEBResult:
     stages : list of QuenchResult
         The L-BFGS results of the stages (relaxation, then climbing; those of the retry
         follow those of the first attempt).
+    climbing_rms : list of float
+        RMS true gradient ``|g| / sqrt(ndim)`` at each climbing image (how close it is to
+        the saddle), in the order of ``climbing``.
     retried : bool
         True if the first relaxation blew up and the band was relaxed again from the
         interpolation with the quench-like ``max_rise`` :data:`SAFE_MAX_RISE`.
@@ -434,6 +437,7 @@ class NEBResult:
     n_images: int
     message: str
     stages: list = field(default_factory=list, repr=False)
+    climbing_rms: list = field(default_factory=list)
     retried: bool = False
 
     @property
@@ -450,7 +454,7 @@ def choose_n_images(distance: float, settings) -> int:
     """
     if settings.n_images is not None:
         return int(settings.n_images)
-    n = int(round(settings.image_density * float(distance)))
+    n = round(settings.image_density * float(distance))
     return int(min(max(n, settings.min_images), settings.max_images))
 
 
@@ -550,7 +554,9 @@ def run_neb(system, coords_a, coords_b, settings=None, lbfgs=None, *,
                      iterations=sum(r.nit for r in stages),
                      nfev=sum(r.nfev for r in stages) * n_images, rms=float(res.rms),
                      converged=bool(res.success), distance=distance, n_images=n_images,
-                     message=res.message, stages=stages, retried=retried)
+                     message=res.message, stages=stages, retried=retried,
+                     climbing_rms=[float(np.linalg.norm(parts.true_gradient[c - 1]))
+                                   / math.sqrt(band.ndim_system) for c in parts.climbing])
 
 
 def _relax(system, images, settings, lbfgs, budget):
