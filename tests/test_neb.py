@@ -391,3 +391,23 @@ def test_blown_up_verdict_and_safe_options(mb, mb_points):
     e_nan[2], e_high[2] = np.nan, 2.0 * e.max() - 2.0 * min(e[0], e[-1]) + 1.0
     assert _blown_up(e_nan, (e[0], e[-1]), line, mb)
     assert _blown_up(e_high, (e[0], e[-1]), line, mb)
+
+
+def test_nn_band_after_hidden_node_alignment():
+    from mlcore.systems.nn import NNSystem
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(30, 2))
+    y = (x[:, 0] * x[:, 1] > 0).astype(int)
+    system = NNSystem(x, y, 3, lam=0.01)
+    minima = _distinct_minima(system, 30, seed=0, tol=1e-7)
+    a, b = minima[0][1], minima[1][1]
+    images, dist = interpolate(system, a, b, 3, return_distance=True)
+    assert dist == pytest.approx(system.distance(a, b), rel=1e-10)
+    assert dist < np.linalg.norm(b - a)           # the symmetry brought b closer
+    assert system.energy(images[-1]) == pytest.approx(minima[1][0], abs=1e-9)
+    res = run_neb(system, a, b, NEBSettings(tol=1e-3, iterations=400))
+    assert res.distance == pytest.approx(dist, rel=1e-10)
+    assert len(res.maxima) >= 1
+    assert res.energies[res.highest] > max(res.energies[0], res.energies[-1])
+    assert res.climbing_rms[0] < 1e-3
