@@ -71,7 +71,7 @@ curvatures works.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -198,7 +198,7 @@ class NEBBand:
     """
 
     def __init__(self, system, images, *, spring_k: float = 1.0, double_nudged: bool = True,
-                 climbing: bool | int = False):
+                 climbing: bool | int | Sequence[int] = False):
         band = np.array(images, dtype=np.float64)
         if band.ndim != 2 or band.shape[0] < 3:
             raise ValueError(f"images must have shape (n_images + 2, ndim) with n_images >= 1, "
