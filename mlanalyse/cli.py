@@ -1,4 +1,6 @@
-"""Command-line shell of ``mlanalyse``: parse, load, call ``run``; no algorithms here."""
+"""Command-line shell of ``mlanalyse``: parse, call the analysis functions; no algorithms here."""
+import sys
+
 import click
 
 from mlcore.cli_support import run_main, version_option
@@ -9,8 +11,141 @@ from mlcore.cli_support import run_main, version_option
 def cli():
     """Disconnectivity graphs, heat capacity, network statistics and reports.
 
+    Every command reads the HDF5 file only (a run may still be writing it).
     Add --debug to any command to see a traceback instead of a one-line error.
     """
+
+
+def _echo_json(obj):
+    import json
+
+    click.echo(json.dumps(obj, indent=2, allow_nan=True))
+
+
+@cli.command()
+@click.argument("file", metavar="FILE.h5", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON on stdout.")
+def summary(file, as_json):
+    """Counts, the global minimum and the system definition of a file."""
+    from mlanalyse.summary import summary as make_summary
+
+    info = make_summary(file)
+    if as_json:
+        _echo_json(info)
+        return
+    for key, value in info.items():
+        click.echo(f"{key}: {value}")
+
+
+@cli.group(name="list")
+def list_():
+    """CSV listings on stdout (1-based ids)."""
+
+
+@list_.command(name="minima")
+@click.argument("file", metavar="FILE.h5", type=click.Path(dir_okay=False))
+def list_minima(file):
+    """One row per minimum: id,energy,..."""
+    from mlanalyse.listing import write_minima_csv
+
+    write_minima_csv(file, sys.stdout)
+
+
+@list_.command(name="ts")
+@click.argument("file", metavar="FILE.h5", type=click.Path(dir_okay=False))
+def list_ts(file):
+    """One row per transition state: id,energy,min1,min2,..."""
+    from mlanalyse.listing import write_ts_csv
+
+    write_ts_csv(file, sys.stdout)
+
+
+@cli.command()
+@click.argument("file", metavar="FILE.h5", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Figure: .png, .svg or .pdf.")
+@click.option("--levels", default=20, show_default=True, type=click.IntRange(2, 10000),
+              help="Number of energy thresholds of the superbasin analysis.")
+@click.option("--emax", type=float, help="Top energy of the graph (default: highest TS).")
+@click.option("--lowest", type=click.IntRange(1, None), help="Only the lowest K minima.")
+@click.option("--colour-by", "colour_by", help="Colour branches by this per-minimum quantity "
+              "(a column of /minima, e.g. energy, log_product).")
+@click.option("--component", type=click.Choice(["global", "all"]), default="global",
+              show_default=True, help="The global minimum's connected component, or all.")
+def dgraph(file, output, levels, emax, lowest, colour_by, component):
+    """Disconnectivity graph of the minima and transition states."""
+    from mlanalyse.disconnectivity import run_dgraph
+
+    _check_figure_suffix(output)
+    info = run_dgraph(file, output, levels=levels, emax=emax, lowest=lowest,
+                      colour_by=colour_by, component=component)
+    click.echo(f"disconnectivity graph written to {output}"
+               + (f" ({info['message']})" if info.get("message") else ""))
+
+
+@cli.command()
+@click.argument("file", metavar="FILE.h5", type=click.Path(dir_okay=False))
+@click.option("--tmin", required=True, type=click.FloatRange(0, None, min_open=True),
+              help="Lowest temperature (energy units, k_B = 1).")
+@click.option("--tmax", required=True, type=click.FloatRange(0, None, min_open=True),
+              help="Highest temperature.")
+@click.option("--npoints", default=200, show_default=True, type=click.IntRange(2, None))
+@click.option("--lowest", multiple=True, type=click.IntRange(1, None),
+              help="Partial sum over the lowest K minima (repeat for several curves).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Output .csv (columns T, Cv, ...) or a figure (.png/.svg/.pdf).")
+def cv(file, tmin, tmax, npoints, lowest, output):
+    """Heat-capacity analogue from the harmonic superposition approximation."""
+    from mlcore.errors import InputError
+    from mlanalyse.heat_capacity import run_cv
+
+    if tmax <= tmin:
+        raise InputError(f"--tmax {tmax} must be above --tmin {tmin}")
+    ks = [None, *lowest]
+    temps, curves = run_cv(file, tmin, tmax, npoints=npoints, lowest=ks, out_path=output)
+    if output is None:
+        header = "T,Cv" + "".join(f",Cv_lowest_{k}" for k in lowest)
+        click.echo(header)
+        for i, t in enumerate(temps):
+            click.echo(",".join([repr(float(t))] + [repr(float(curves[k][i])) for k in ks]))
+    else:
+        click.echo(f"heat capacity written to {output}")
+
+
+@cli.command()
+@click.argument("file", metavar="FILE.h5", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON on stdout.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Drawing of the network (.png/.svg/.pdf).")
+@click.option("--random-graphs", default=10, show_default=True, type=click.IntRange(0, None),
+              help="Random graphs with the same numbers of nodes and edges to compare with.")
+@click.option("--seed", default=0, show_default=True, type=int)
+def network(file, as_json, output, random_graphs, seed):
+    """Statistics of the network of minima joined by transition states."""
+    import numpy as np
+
+    from mlcore.database import DatabaseReader
+    from mlanalyse.network import draw_network, minima_graph, network_statistics
+
+    graph = minima_graph(DatabaseReader(file))
+    stats = network_statistics(graph, n_random=random_graphs, rng=np.random.default_rng(seed))
+    if output:
+        _check_figure_suffix(output)
+        draw_network(graph, output)
+    if as_json:
+        _echo_json(stats)
+    else:
+        for key, value in stats.items():
+            click.echo(f"{key}: {value}")
+
+
+def _check_figure_suffix(path):
+    from pathlib import Path
+
+    from mlcore.errors import InputError
+
+    if Path(path).suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise InputError(f"-o {path}: the figure must end in .png, .svg or .pdf")
 
 
 def main(argv=None):

@@ -1,4 +1,6 @@
-"""Command-line shell of ``mlpathsample``: parse, load, call ``run``; no algorithms here."""
+"""Command-line shell of ``mlpathsample``: parse, call the functions; no algorithms here."""
+import sys
+
 import click
 
 from mlcore.cli_support import run_main, version_option
@@ -7,10 +9,106 @@ from mlcore.cli_support import run_main, version_option
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @version_option("mlpathsample")
 def cli():
-    """Grow the network of minima and transition states; rate constants (the PATHSAMPLE of the suite).
+    """Grow the network of minima and transition states; rate constants (the PATHSAMPLE
+    of the suite).
 
     Add --debug to any command to see a traceback instead of a one-line error.
     """
+
+
+def _ids(text, option):
+    from mlcore.errors import InputError
+
+    try:
+        ids = [int(t) for t in text.replace(",", " ").split()]
+    except ValueError:
+        raise InputError(f"{option} {text!r}: give minimum ids like 1,2,5") from None
+    if not ids:
+        raise InputError(f"{option} is empty")
+    return ids
+
+
+@cli.command()
+@click.argument("file", metavar="FILE.h5", type=click.Path(dir_okay=False))
+@click.option("--strategy", type=click.Choice(["unconnected", "untrap", "shortcut", "random"]),
+              help="How pairs are chosen (default: [mlpathsample] strategy).")
+@click.option("--cycles", type=click.IntRange(1, None), help="Cycles to run.")
+@click.option("--pairs", "pairs_per_cycle", type=click.IntRange(1, None),
+              help="Connect jobs per cycle.")
+@click.option("--executor", metavar="SPEC",
+              help="serial, processes[:N] (default), dask or dask:ADDRESS_OR_SCHEDULER_FILE.")
+@click.option("--seed", type=int, help="Seed of the random pair choices.")
+@click.option("--input", "input_file", type=click.Path(dir_okay=False),
+              help="Input file with [mlpathsample] and [mloptim] sections (default: the input "
+                   "stored with the file's first run).")
+def grow(file, strategy, cycles, pairs_per_cycle, executor, seed, input_file):
+    """Grow the network: pick pairs, connect them in parallel, merge."""
+    from mlcore.config import apply_overrides
+    from mlcore.session import load_system, program_settings
+    from mlpathsample.grow import grow as run_grow
+
+    reader, _ = load_system(file)
+    settings, text = program_settings("mlpathsample", reader, file, input_file)
+    optim, _ = program_settings("mloptim", reader, file, input_file)
+    settings = apply_overrides(settings, "mlpathsample", {
+        "strategy": strategy, "cycles": cycles, "pairs_per_cycle": pairs_per_cycle,
+        "executor": executor, "seed": seed})
+    report = run_grow(file, settings.strategy, settings.cycles, settings, optim,
+                      settings.executor, settings.seed, sys.argv, text)
+    click.echo(f"mlpathsample grow: {report.cycles} cycle(s), {report.jobs} connect job(s) "
+               f"({report.failed_jobs} failed); {report.new_minima} new minima, {report.new_ts} "
+               f"new transition states; the file has {report.n_minima} minima, {report.n_ts} "
+               f"transition states; {report.unconnected} minima not connected to the global "
+               "minimum")
+
+
+@cli.command()
+@click.argument("file", metavar="FILE.h5", type=click.Path(dir_okay=False))
+@click.option("--A", "a_ids", required=True, help="Minimum ids of state A, e.g. 1,2.")
+@click.option("--B", "b_ids", required=True, help="Minimum ids of state B.")
+@click.option("--temperature", required=True, type=click.FloatRange(0, None, min_open=True),
+              help="Temperature (energy units, k_B = 1).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON on stdout.")
+def rates(file, a_ids, b_ids, temperature, as_json):
+    """Rate constants A<-B and B<-A by graph transformation (harmonic TST)."""
+    import json
+
+    from mlpathsample.rates import run_rates
+
+    result = run_rates(file, _ids(a_ids, "--A"), _ids(b_ids, "--B"), temperature)
+    if as_json:
+        click.echo(json.dumps(result, indent=2, allow_nan=True))
+    else:
+        for key, value in result.items():
+            if not isinstance(value, (list, dict)):
+                click.echo(f"{key}: {value}")
+
+
+@cli.command(name="export")
+@click.argument("file", metavar="FILE.h5", type=click.Path(dir_okay=False))
+@click.argument("directory", metavar="DIR", type=click.Path(file_okay=False))
+@click.option("--A", "a_ids", help="Minimum ids written to min.A.")
+@click.option("--B", "b_ids", help="Minimum ids written to min.B.")
+def export_(file, directory, a_ids, b_ids):
+    """Write PATHSAMPLE's min.data, ts.data, points.min, points.ts, min.A, min.B."""
+    from mlpathsample.pathsample_files import export_pathsample
+
+    export_pathsample(file, directory, A=_ids(a_ids, "--A") if a_ids else None,
+                      B=_ids(b_ids, "--B") if b_ids else None)
+    click.echo(f"PATHSAMPLE files written to {directory}")
+
+
+@cli.command(name="import")
+@click.argument("directory", metavar="DIR", type=click.Path(file_okay=False))
+@click.argument("file", metavar="FILE.h5", type=click.Path(dir_okay=False))
+@click.option("--input", "input_file", required=True, type=click.Path(dir_okay=False),
+              help="Input file whose [system] describes the landscape of the data.")
+def import_(directory, file, input_file):
+    """Read PATHSAMPLE files into a new stationary-point file."""
+    from mlpathsample.pathsample_files import import_pathsample
+
+    n_min, n_ts = import_pathsample(directory, file, input_file)
+    click.echo(f"{file}: {n_min} minima and {n_ts} transition states imported from {directory}")
 
 
 def main(argv=None):

@@ -1,0 +1,75 @@
+"""mlpathsample grow: the 'unconnected' strategy joins every minimum to the global minimum."""
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from mlcore.config import apply_overrides, parse_input
+from mlcore.database import DatabaseReader
+from mlpathsample.grow import _Components, pairs_random
+
+MLPATHSAMPLE = str(Path(sys.executable).parent / "mlpathsample")
+
+
+def _gmin(tmp_path, text, name):
+    from mlgmin.run import run
+
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text)
+    inp = parse_input(text, path=path)
+    run(inp, apply_overrides(inp.mlgmin, "mlgmin", {"executor": "serial"}),
+        tmp_path / f"{name}.h5")
+    return tmp_path / f"{name}.h5"
+
+
+def _all_connected(path):
+    reader = DatabaseReader(path)
+    ts = reader.ts()
+    comps = _Components(reader.n_minima, ts.min1, ts.min2)
+    gm = reader.global_minimum()[0]
+    return all(comps.find(i) == comps.find(gm) for i in range(1, reader.n_minima + 1))
+
+
+def test_regression_grow_unconnected_joins_everything(tmp_path):
+    path = _gmin(tmp_path, '[system]\nkind = "regression"\nseed = 0\n'
+                           '[mlgmin]\nsteps = 40\nruns = 2\nseed = 5\n', "reg")
+    assert DatabaseReader(path).n_minima >= 3
+    res = subprocess.run([MLPATHSAMPLE, "grow", str(path), "--strategy", "unconnected",
+                          "--cycles", "15", "--executor", "serial"],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert _all_connected(path), res.stdout
+    assert "0 minima not connected" in res.stdout
+    reader = DatabaseReader(path)
+    assert reader.n_pairs_tried >= 1 and reader.runs().program.tolist()[-1] == "mlpathsample"
+
+
+def test_lj13_grow_unconnected_with_two_processes(tmp_path):
+    path = _gmin(tmp_path, '[system]\nkind = "cluster"\nnatoms = 13\n'
+                           '[mlgmin]\nsteps = 15\nruns = 2\nseed = 2\n', "lj13")
+    res = subprocess.run([MLPATHSAMPLE, "grow", str(path), "--strategy", "unconnected",
+                          "--cycles", "20", "--executor", "processes:2"],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert _all_connected(path), res.stdout
+
+
+def test_random_pairs_are_new_and_distinct():
+    class FakeDB:
+        n_minima = 6
+
+        def tried(self, a, b):
+            return {a, b} == {1, 2}
+
+    pairs = pairs_random(FakeDB(), np.random.default_rng(0), 3, set())
+    assert len(pairs) == 3
+    flat = [m for p in pairs for m in p]
+    assert len(set(flat)) == 6 and (1, 2) not in pairs and (2, 1) not in pairs
+
+
+def test_unimplemented_strategy_is_a_clear_error(tmp_path):
+    path = _gmin(tmp_path, '[system]\nkind = "cluster"\nnatoms = 5\n[mlgmin]\nsteps = 3\n', "c5")
+    res = subprocess.run([MLPATHSAMPLE, "grow", str(path), "--strategy", "untrap",
+                          "--cycles", "1"], capture_output=True, text=True)
+    assert res.returncode == 2 and "not implemented yet" in res.stderr
