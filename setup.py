@@ -57,6 +57,7 @@ setup(
         "matplotlib>=3.7",
         "networkx>=3.0",
         "tqdm>=4.60",
+        "dask[distributed]>=2023.1",
     ],
     extras_require={
         "test": ["pytest>=7"],

@@ -60,3 +60,44 @@ def test_run_tasks_resubmits_after_worker_death(tmp_path):
     assert len(results) == 3
     assert [r for _, r, _ in results] == ["survived"] * 3
     assert os.path.exists(flag)
+
+
+def test_dask_local_cluster_runs_tasks():
+    pytest.importorskip("distributed")
+    out = {task: res for task, res, err in run_tasks("dask", _square, range(5))}
+    assert out == {k: k * k for k in range(5)}
+
+
+def test_dask_scheduler_file_subprocesses(tmp_path):
+    """A scheduler and a worker started as separate processes on loopback, found through
+    the scheduler file, as dask-jobqueue or dask-mpi would start them on a cluster."""
+    import subprocess
+    import sys
+    import time
+
+    pytest.importorskip("distributed")
+    sched_file = tmp_path / "scheduler.json"
+    bindir = os.path.dirname(sys.executable)
+    sched = subprocess.Popen([os.path.join(bindir, "dask"), "scheduler", "--host", "127.0.0.1",
+                              "--port", "0", "--scheduler-file", str(sched_file),
+                              "--no-dashboard"], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    worker = None
+    try:
+        deadline = time.time() + 60
+        while not sched_file.exists() and time.time() < deadline:
+            time.sleep(0.1)
+        worker = subprocess.Popen([os.path.join(bindir, "dask"), "worker", "--scheduler-file",
+                                   str(sched_file), "--nthreads", "1", "--no-dashboard"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # task functions must be importable by the workers: module-level functions of
+        # installed packages (as the suite's are), not of this test module
+        import operator
+
+        out = {t: r for t, r, e in run_tasks(f"dask:{sched_file}", operator.neg, range(4))}
+        assert out == {k: -k for k in range(4)}
+    finally:
+        for proc in (worker, sched):
+            if proc is not None:
+                proc.terminate()
+                proc.wait(timeout=30)
