@@ -90,6 +90,11 @@ def connect_pair(system, coords_a, coords_b, settings, attempt: int = 0) -> Pair
         if not (minus.success and plus.success):
             outcome.n_rejected += 1
             continue
+        # a quench that stayed at the transition state found no minimum
+        if any(q.energy >= ts.energy or system.distance(q.coords, ts.coords)
+               <= system.distance_tol for q in (minus, plus)):
+            outcome.n_rejected += 1
+            continue
         lp = info.log_product_positive
         outcome.found.append(FoundTS(
             energy=float(ts.energy), coords=np.array(ts.coords),

@@ -219,6 +219,83 @@ def _second_negative(system, x, space, pair, settings, method, dense_limit, rng)
     return second.value, second.vector, second.n_hvp
 
 
+def _all_modes_wanted(system, settings) -> bool:
+    """True if the dense search takes all-mode steps (flat landscape, setting on)."""
+    from mloptim.interpolate import is_manifold
+
+    return bool(getattr(settings, "all_modes", True)) and not is_manifold(system)
+
+
+def _all_mode_step(pair, g, v, lam, thr, trust, max_step):
+    """Eigenvector-following step in every mode of the dense constrained spectrum.
+
+    Parameters
+    ----------
+    pair : EigenPair
+        Dense eigenpair with ``spectrum`` and ``vectors`` (ndim, m).
+    g : ndarray, shape (ndim,)
+        Gradient.
+    v : ndarray, shape (ndim,)
+        The followed (uphill) mode, a column of ``pair.vectors`` up to sign.
+    lam : float
+        Its eigenvalue.
+    thr : float
+        Zero threshold of the eigenvalues.
+    trust : float
+        Trust radius of the whole step (Euclidean length).
+    max_step : float
+        Largest length of the downhill (minimising) part.
+
+    Returns
+    -------
+    step : ndarray, shape (ndim,)
+    pred : float
+        Energy change predicted by the quadratic model, ``sum h_j g_j + lam_j h_j^2 / 2``.
+    size : float
+        ``sum |h_j g_j| + |lam_j| h_j^2 / 2``: the scale against which the model error is
+        judged.
+
+    Notes
+    -----
+    The followed mode is maximised: ``h = 2 g / (|lam| + sqrt(lam^2 + 4 g^2))`` if ``lam < 0``
+    (the Newton step ``-g / lam`` near the saddle), else ``+-trust`` with the sign of ``g``.
+    Every other mode ``j`` is minimised by the rational-function step
+    ``h_j = -2 g_j / (lam_j + sqrt(lam_j^2 + 4 g_j^2))``: Newton's ``-g_j / lam_j`` where
+    ``lam_j > 0`` and ``g_j`` is small, a downhill step of length ``|g_j| / |lam_j|``-ish otherwise
+    (also along negative modes, which a transition state must lose).  Modes below
+    ``thr`` in magnitude with vanishing gradient do not move.  The downhill part is scaled
+    to at most ``max_step``, then the whole step to at most ``trust``.
+    """
+    vecs = pair.vectors
+    lams = pair.spectrum
+    gc = vecs.T @ g
+    overlaps = np.abs(vecs.T @ v)
+    k = int(np.argmax(overlaps))
+    h = np.zeros_like(gc)
+    for j in range(gc.size):
+        gj, lj = float(gc[j]), float(lams[j])
+        if j == k:
+            continue
+        root = math.sqrt(lj * lj + 4.0 * gj * gj)
+        den = lj + root
+        h[j] = -2.0 * gj / den if den > 0.0 else 0.0
+    down = float(np.linalg.norm(h))
+    if down > max_step:
+        h *= max_step / down
+    gk = float(gc[k])
+    if lam < -thr:
+        hk = 2.0 * gk / (-lam + math.sqrt(lam * lam + 4.0 * gk * gk))
+    else:
+        hk = trust if gk >= 0.0 else -trust
+    h[k] = math.copysign(min(abs(hk), trust), hk)
+    total = float(np.linalg.norm(h))
+    if total > trust:
+        h *= trust / total
+    pred = float(h @ gc + 0.5 * np.sum(lams * h * h))
+    size = float(np.sum(np.abs(h * gc)) + 0.5 * np.sum(np.abs(lams) * h * h))
+    return vecs @ h, pred, size
+
+
 def find_transition_state(system, coords, settings: TSSearchSettings | None = None, *,
                           initial_direction=None, rng: np.random.Generator | None = None,
                           method: str = "auto", dense_limit: int = DENSE_LIMIT,
@@ -273,6 +350,7 @@ def find_transition_state(system, coords, settings: TSSearchSettings | None = No
     pair: EigenPair | None = None
     n_negative = None
     reuse_pair = False
+    all_modes = method == "dense" and _all_modes_wanted(system, s)
     success = False
     message = f"maximum number of iterations ({s.max_iter}) reached"
     it = 0
@@ -342,6 +420,30 @@ def find_transition_state(system, coords, settings: TSSearchSettings | None = No
         if it >= s.max_iter:
             break
         it += 1
+
+        if (all_modes and pair.vectors is not None and lam < -thr
+                and pair.spectrum.size > 1 and pair.spectrum[1] > thr):
+            # ---- dense, flat landscape: one step in every mode at once (Newton / RFO)
+            step, pred, size = _all_mode_step(pair, g, v, lam, thr, trust, s.max_step)
+            xt = x + step
+            et, gt = evaluate(xt)
+            if not math.isfinite(et):
+                trust = max(0.5 * trust, MIN_TRUST)
+                reuse_pair = True
+                continue
+            err = abs((et - e) - pred)
+            noise = 1e-12 * max(1.0, abs(e))
+            if err > noise + size and trust > MIN_TRUST:
+                trust = max(0.5 * trust, MIN_TRUST)    # the model is wrong: reject the step
+                reuse_pair = True
+                continue
+            step_len = float(np.linalg.norm(step))
+            if err > noise + 0.5 * size:
+                trust = max(0.5 * step_len, MIN_TRUST)
+            elif err <= noise + 0.2 * size and step_len >= 0.999 * trust:
+                trust = min(1.5 * trust, s.max_uphill_step)
+            x, e, g = xt, et, gt
+            continue
 
         # ---- uphill step along v
         gv = float(g @ v)
