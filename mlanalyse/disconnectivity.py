@@ -27,10 +27,11 @@ The drawing
 In the style of disconnectionDPS: the vertical axis is the energy; every node is a point at
 its threshold energy, joined to each child by a slanted line down one level spacing and a
 vertical line to the child's own point; leaves end at their minimum's energy.  The global
-minimum's branch is straight and in the horizontal centre; at every node the children are
-placed centre-out (the main child - the one holding the global minimum, else the largest
-basin or the lowest one - in the middle, the others alternately right and left), so big
-basins sit near the trunk.  Branches can be coloured by any per-minimum quantity: a leaf's
+minimum's branch is straight and in the horizontal centre; at every node the main child
+(the one holding the global minimum, else the largest basin or the lowest one) goes in the
+middle and the others, biggest first, each to the side with fewer leaves so far (counted
+over the whole trunk for the global minimum's ancestors), so big basins sit near the trunk
+and the two halves of the graph are balanced.  Branches can be coloured by any per-minimum quantity: a leaf's
 branch (from its parent's node to its end) takes the value at its lowest minimum; shared
 branches stay dark grey, since they stand for many minima.
 
@@ -349,8 +350,9 @@ def layout(tree: Tree, order: str = "size", centre: int | None = None) -> np.nda
     tree : Tree
     order : {"size", "energy"}
         Which child of a node is its main one (placed in the middle, its x is the node's
-        x) and how the others follow outwards: largest basin first (ties: lower energy),
-        or lowest minimum first.
+        x) and how the others follow outwards, each to the side with fewer leaves so far:
+        largest basin first (ties: lower energy), or lowest minimum first.  The children
+        on the centre minimum's path are always the main ones.
     centre : int, optional
         A minimum (0-based) whose branch is straight and centred; default the lowest
         minimum in the tree.  Leaves are one unit apart.
@@ -727,8 +729,10 @@ def run_dgraph(path, out_path, levels: int = 20, emax: float | None = None,
         a, b, te = pos2[a[tk]], pos2[b[tk]], te[tk]
         sel, e = sel[sub], e[sub]
     if len(a) == 0:
-        raise InputError(f"{path}: no transition state joins the minima selected "
-                         f"({len(sel)} minima)")
+        hint = ("; try component='all' (--component all)" if n_comp > 1 else "")
+        raise InputError(f"{path}: no transition state joins the {len(sel)} minima selected"
+                         + (" (the component drawn is a single minimum)" if len(sel) == 1
+                            else "") + hint)
 
     edge_e = np.maximum(te, np.maximum(e[a], e[b]))
     e_low = float(np.min(e))
@@ -751,7 +755,8 @@ def run_dgraph(path, out_path, levels: int = 20, emax: float | None = None,
         lv = energy_levels(e_low, emax, n_levels)
     above = int(np.count_nonzero(e >= lv[-1]))
     if above:
-        notes.append(f"{above} minima at or above the top level {lv[-1]:g} are not drawn")
+        notes.append(f"{above} {'minimum lies' if above == 1 else 'minima lie'} at or above "
+                     f"the top level {lv[-1]:g} and {'is' if above == 1 else 'are'} not drawn")
 
     tree = superbasin_tree(e, a, b, te, lv)
     if title is None:

@@ -199,7 +199,7 @@ def test_run_dgraph_on_a_file_with_two_components(tmp_path):
     assert info["emax"] == pytest.approx(8.0 + 9.0 / 19.0)
     info = run_dgraph(path, out, component="all", emax=3.5)
     assert info["n_drawn"] == 6 and info["above_emax"] == 1     # 7 (4.0) is not drawn
-    assert any("1 minima at or above the top level" in s for s in info["notes"])
+    assert any("1 minimum lies at or above the top level" in s for s in info["notes"])
     info = run_dgraph(path, out, lowest=3, component="all")     # ids 5, 1, 6
     assert info["n_drawn"] == 3
     custom = np.arange(7.0)
@@ -222,3 +222,7 @@ def test_run_dgraph_input_errors(tmp_path):
     with pytest.raises(InputError, match="colour values"):
         run_dgraph(path, tmp_path / "c.png", colour_by=[1.0])
     assert not (tmp_path / "c.png").exists()
+    lonely = _file(tmp_path / "d.h5", [0.0, 1.0, 2.0], [(2, 3, 3.0)])   # gmin isolated
+    with pytest.raises(InputError, match=r"single minimum\); try component='all'"):
+        run_dgraph(lonely, tmp_path / "d.png")
+    assert run_dgraph(lonely, tmp_path / "d.png", component="all")["n_drawn"] == 3
