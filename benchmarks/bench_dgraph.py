@@ -62,8 +62,7 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
     n = 2000 if args.quick or os.environ.get("MLBENCH_QUICK") else args.n
 
-    from mlanalyse.disconnectivity import (draw_dgraph, energy_levels, run_dgraph,
-                                           superbasin_tree)
+    from mlanalyse.disconnectivity import draw_dgraph, energy_levels, run_dgraph, superbasin_tree
 
     rng = np.random.default_rng(20261126)
     e, a, b, te = synthetic_network(n, rng)

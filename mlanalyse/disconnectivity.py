@@ -47,8 +47,15 @@ import numpy as np
 
 from mlcore.errors import InputError
 
-__all__ = ["Tree", "superbasin_tree", "energy_levels", "layout", "draw_dgraph", "run_dgraph",
-           "connected_components"]
+__all__ = [
+    "Tree",
+    "connected_components",
+    "draw_dgraph",
+    "energy_levels",
+    "layout",
+    "run_dgraph",
+    "superbasin_tree",
+]
 
 
 # ---------------------------------------------------------------------------- union-find
@@ -645,7 +652,7 @@ def run_dgraph(path, out_path, levels: int = 20, emax: float | None = None,
 
         _, system = load_system(path)
         energy_label = getattr(system, "display_energy_label", "energy")
-    except Exception as exc:          # drawing must not depend on rebuilding the landscape
+    except Exception as exc:  # noqa: BLE001  (drawing must not depend on the landscape)
         notes.append(f"energies shown as stored (the landscape could not be rebuilt: {exc})")
     e_all = _display(system, np.asarray(mins.energy, dtype=np.float64))
     te_all = _display(system, np.asarray(tss.energy, dtype=np.float64))

@@ -45,8 +45,14 @@ import numpy as np
 
 from mlcore.errors import InputError
 
-__all__ = ["heat_capacity", "log_weights", "temperature_grid", "run_cv", "write_cv_csv",
-           "plot_cv"]
+__all__ = [
+    "heat_capacity",
+    "log_weights",
+    "plot_cv",
+    "run_cv",
+    "temperature_grid",
+    "write_cv_csv",
+]
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 

@@ -6,8 +6,15 @@ import pytest
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components as cc_scipy
 
-from mlanalyse.disconnectivity import (_segments, connected_components, draw_dgraph,
-                                       energy_levels, layout, run_dgraph, superbasin_tree)
+from mlanalyse.disconnectivity import (
+    _segments,
+    connected_components,
+    draw_dgraph,
+    energy_levels,
+    layout,
+    run_dgraph,
+    superbasin_tree,
+)
 from mlcore.database import Database
 from mlcore.errors import InputError
 
@@ -44,7 +51,7 @@ def test_lowest_level_basins_collapse_and_single_children_merge():
     tree = superbasin_tree(e, [0, 1, 2, 3], [1, 2, 3, 4], [0.5, 0.6, 1.8, 9.5],
                            [1.0, 2.0, 3.0])
     assert nested(tree) == [(2.0, (("leaf", (0, 1, 2), 0.0), ("leaf", (3,), 1.5)))]
-    leaf = [n for n in range(tree.n_nodes) if tree.level[n] < 0 and tree.size[n] == 3][0]
+    leaf = next(n for n in range(tree.n_nodes) if tree.level[n] < 0 and tree.size[n] == 3)
     assert tree.lowest[leaf] == 1
     assert tree.n_in_tree == 4
     assert np.all(tree.basin_labels[:, 4] == -1)

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 from scipy.optimize import brentq, minimize_scalar
 
-from mlanalyse.heat_capacity import (LOG_2PI, heat_capacity, log_weights, run_cv,
-                                     temperature_grid)
+from mlanalyse.heat_capacity import LOG_2PI, heat_capacity, log_weights, run_cv, temperature_grid
 from mlcore.database import Database
 from mlcore.errors import InputError
 
@@ -159,7 +158,7 @@ def test_run_cv_writes_csv_with_partial_sums(tmp_path):
 def test_run_cv_plot_and_unknown_zero_modes_from_the_landscape(tmp_path):
     # n_zero unknown (-1): kappa = ndim - n_zero_modes of the cluster = 9 - 6 = 3
     path = _file(tmp_path / "c.h5", [(0.0, 1.0, -1, 1)])
-    T, curves = run_cv(path, 0.1, 1.0, npoints=10)
+    _, curves = run_cv(path, 0.1, 1.0, npoints=10)
     np.testing.assert_allclose(curves[None], 3.0, atol=1e-12)
     png = tmp_path / "cv.png"
     run_cv(path, 0.1, 1.0, npoints=10, lowest=[None, 1], out_path=png)
@@ -171,7 +170,7 @@ def test_run_cv_refuses_minima_without_log_product(tmp_path):
                                      (2.0, math.nan, 6, 1)])
     with pytest.raises(InputError, match="2 of the 3 minima used have no Hessian"):
         run_cv(path, 0.1, 1.0)
-    T, curves = run_cv(path, 0.1, 1.0, npoints=5, lowest=[1])     # only the lowest: fine
+    _, curves = run_cv(path, 0.1, 1.0, npoints=5, lowest=[1])     # only the lowest: fine
     np.testing.assert_allclose(curves[1], 3.0, atol=1e-12)
     with pytest.raises(InputError, match="no minima"):
         run_cv(_file(tmp_path / "empty.h5", []), 0.1, 1.0)
