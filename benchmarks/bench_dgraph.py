@@ -58,7 +58,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--n", type=int, default=20000)
     ap.add_argument("--levels", type=int, default=20)
     ap.add_argument("--quick", action="store_true", help="2000 minima")
-    ap.add_argument("--keep", default=None, help="also save the figure here")
+    ap.add_argument("--keep", default=None, help="keep run_dgraph's figure here")
     args = ap.parse_args(argv)
     n = 2000 if args.quick or os.environ.get("MLBENCH_QUICK") else args.n
 
@@ -68,7 +68,7 @@ def main(argv=None) -> dict:
     e, a, b, te = synthetic_network(n, rng)
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
-        png = args.keep or os.path.join(tmp, "dgraph.png")
+        png = os.path.join(tmp, "dgraph.png")
         t0 = time.perf_counter()
         lv = energy_levels(float(e.min()), float(np.quantile(te, 0.9)), args.levels)
         tree = superbasin_tree(e, a, b, te, lv)
@@ -81,7 +81,7 @@ def main(argv=None) -> dict:
         write_file(h5, e, a, b, te)
         out["write_file_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        info = run_dgraph(h5, os.path.join(tmp, "run.png"), levels=args.levels,
+        info = run_dgraph(h5, args.keep or os.path.join(tmp, "run.png"), levels=args.levels,
                           colour_by="energy")
         out["run_dgraph_s"] = time.perf_counter() - t0
     out.update(n_minima=n, n_ts=len(a), n_nodes=tree.n_nodes, n_leaves=drawn["n_leaves"],

@@ -515,18 +515,24 @@ def draw_dgraph(tree: Tree, out_path, colour_values=None, colour_label=None,
     x = layout(tree, order=order)
     segs, owner = _segments(tree, x)
     n_leaves = int(np.count_nonzero(tree.level < 0))
-    lw = float(np.clip(300.0 / max(n_leaves, 1), 0.15, 1.2))
+    lw = float(np.clip(300.0 / max(n_leaves, 1), 0.15, 1.2))    # leaf branches
+    # Shared branches widen with the log of their basin size, up to 0.8 pt for the trunk.
+    sizes = tree.size[owner].astype(np.float64)
+    grow = np.log(sizes) / max(np.log(float(sizes.max())), 1.0)
+    widths = lw + (max(lw, 0.8) - lw) * grow
+    leaf_branch = tree.level[owner] < 0
 
     fig, ax = plt.subplots(figsize=(9.0, 6.5))
-    leaf_branch = tree.level[owner] < 0
     if colour_values is None:
-        ax.add_collection(LineCollection(segs, colors="black", linewidths=lw))
+        widths[leaf_branch] = lw
+        ax.add_collection(LineCollection(segs, colors="black", linewidths=widths))
     else:
         vals = np.asarray(colour_values, dtype=np.float64).reshape(-1)
         if len(vals) != len(tree.energies):
             raise InputError(f"colour values: {len(vals)} given for {len(tree.energies)} "
                              "minima")
-        ax.add_collection(LineCollection(segs[~leaf_branch], colors="0.25", linewidths=lw))
+        ax.add_collection(LineCollection(segs[~leaf_branch], colors="0.2",
+                                         linewidths=widths[~leaf_branch], zorder=3))
         v = vals[tree.lowest[owner[leaf_branch]]]
         ok = np.isfinite(v)
         if (~ok).any():
