@@ -525,21 +525,24 @@ def draw_dgraph(tree: Tree, out_path, colour_values=None, colour_label=None,
     fig, ax = plt.subplots(figsize=(9.0, 6.5))
     if colour_values is None:
         widths[leaf_branch] = lw
-        ax.add_collection(LineCollection(segs, colors="black", linewidths=widths))
+        ax.add_collection(LineCollection(segs, colors="black", linewidths=widths,
+                                         capstyle="round"))
     else:
         vals = np.asarray(colour_values, dtype=np.float64).reshape(-1)
         if len(vals) != len(tree.energies):
             raise InputError(f"colour values: {len(vals)} given for {len(tree.energies)} "
                              "minima")
         ax.add_collection(LineCollection(segs[~leaf_branch], colors="0.2",
-                                         linewidths=widths[~leaf_branch], zorder=3))
+                                         linewidths=widths[~leaf_branch], zorder=3,
+                                         capstyle="round"))
         v = vals[tree.lowest[owner[leaf_branch]]]
         ok = np.isfinite(v)
         if (~ok).any():
             ax.add_collection(LineCollection(segs[leaf_branch][~ok], colors="0.8",
                                              linewidths=lw))
         if ok.any():
-            lc = LineCollection(segs[leaf_branch][ok], cmap=cmap, linewidths=max(lw, 0.3))
+            lc = LineCollection(segs[leaf_branch][ok], cmap=cmap, linewidths=max(lw, 0.3),
+                                capstyle="round")
             lc.set_array(v[ok])
             vmin, vmax = float(v[ok].min()), float(v[ok].max())
             if vmin == vmax:
