@@ -58,8 +58,11 @@ is its back-substitution).  Reported, for A<-B (and likewise B<-A):
   after the intermediates were removed.
 * ``committor_A``: for every minimum, the probability of reaching A before B (1 on A, 0 on B).
 
-PATHSAMPLE's NGT reports the SS, NSS and KMC rate constants in both directions; all three
-are returned here.  No regrouping of minima into free-energy groups is done.
+Wales (2009) defines these three rate constants and PATHSAMPLE's NGT analysis reports
+them for both directions (SS, NSS, KMC; not checked against a PATHSAMPLE run here); all
+three are returned, and the headline ``k_AB``/``k_BA`` of the JSON output are the NSS ones
+(the inverse of the equilibrium-weighted first-passage rates, exact for the master
+equation).  No regrouping of minima into free-energy groups is done.
 
 Minima in other connected components than the one that holds A and B cannot exchange
 probability with them; they are left out of the master equation and listed in
