@@ -79,8 +79,9 @@ def dgraph(file, output, levels, emax, lowest, colour_by, component):
     _check_figure_suffix(output)
     info = run_dgraph(file, output, levels=levels, emax=emax, lowest=lowest,
                       colour_by=colour_by, component=component)
-    click.echo(f"disconnectivity graph written to {output}"
-               + (f" ({info['message']})" if info.get("message") else ""))
+    click.echo(f"disconnectivity graph of {info.get('n_drawn', '?')} minima written to {output}")
+    for note in info.get("notes", []):
+        click.echo(f"note: {note}")
 
 
 @cli.command()

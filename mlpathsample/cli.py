@@ -107,7 +107,7 @@ def import_(directory, file, input_file):
     """Read PATHSAMPLE files into a new stationary-point file."""
     from mlpathsample.pathsample_files import import_pathsample
 
-    n_min, n_ts = import_pathsample(directory, file, input_file)
+    n_min, n_ts = import_pathsample(directory, file, input_file, argv=sys.argv)
     click.echo(f"{file}: {n_min} minima and {n_ts} transition states imported from {directory}")
 
 

@@ -1,0 +1,80 @@
+"""The four programs chained from the shell on one small landscape (LJ7)."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BIN = Path(sys.executable).parent
+
+
+def sh(*args, cwd, ok=True):
+    res = subprocess.run([str(BIN / args[0]), *map(str, args[1:])], cwd=cwd,
+                         capture_output=True, text=True)
+    if ok:
+        assert res.returncode == 0, f"{args}: {res.stderr}"
+    return res
+
+
+@pytest.fixture(scope="module")
+def lj7(tmp_path_factory):
+    d = tmp_path_factory.mktemp("pipe")
+    (d / "lj7.toml").write_text('[system]\nkind = "cluster"\nnatoms = 7\n'
+                                '[mlgmin]\nsteps = 150\nruns = 2\nseed = 3\nexecutor = "serial"\n'
+                                '[mlpathsample]\nexecutor = "serial"\ncycles = 10\n'
+                                '[mloptim]\nexecutor = "serial"\n')
+    sh("mlgmin", "lj7.toml", "-q", cwd=d)
+    sh("mlpathsample", "grow", "lj7.h5", "--strategy", "unconnected", cwd=d)
+    return d
+
+
+def test_summary_list_and_rates(lj7):
+    info = json.loads(sh("mlanalyse", "summary", "lj7.h5", "--json", cwd=lj7).stdout)
+    assert info["n_minima"] == 4 and info["n_ts"] >= 3
+    assert info["global_minimum"]["energy"] == pytest.approx(-16.505384, abs=1e-6)
+    assert info["system"]["kind"] == "cluster"
+    rows = sh("mlanalyse", "list", "minima", "lj7.h5", cwd=lj7).stdout.strip().splitlines()
+    assert rows[0].startswith("id,energy") and len(rows) == 5
+    ts_rows = sh("mlanalyse", "list", "ts", "lj7.h5", cwd=lj7).stdout.strip().splitlines()
+    assert ts_rows[0].startswith("id,energy,min1,min2") and len(ts_rows) >= 4
+    energies = [float(r.split(",")[1]) for r in rows[1:]]
+    gm = 1 + int(np.argmin(energies))
+    other = 1 + int(np.argsort(energies)[1])
+    rates = json.loads(sh("mlpathsample", "rates", "lj7.h5", "--A", gm, "--B", other,
+                          "--temperature", 0.3, "--json", cwd=lj7).stdout)
+    assert rates["k_AB"] > 0 and rates["k_BA"] > 0
+
+
+def test_figures_and_network(lj7):
+    sh("mlanalyse", "dgraph", "lj7.h5", "-o", "dg.png", cwd=lj7)
+    assert (lj7 / "dg.png").stat().st_size > 2000
+    out = sh("mlanalyse", "cv", "lj7.h5", "--tmin", 0.05, "--tmax", 1.0, "-o", "cv.csv", cwd=lj7)
+    data = np.loadtxt(lj7 / "cv.csv", delimiter=",", skiprows=1)
+    assert data[0, 0] == pytest.approx(0.05) and data[-1, 0] == pytest.approx(1.0)
+    assert data[0, 1] == pytest.approx(15.0, abs=0.2)   # one minimum dominates: kappa = 21 - 6
+    stats = json.loads(sh("mlanalyse", "network", "lj7.h5", "--json", "-o", "net.png",
+                          cwd=lj7).stdout)
+    assert stats["nodes"] == 4
+    assert (lj7 / "net.png").exists()
+
+
+def test_export_import_round_trip(lj7):
+    sh("mlpathsample", "export", "lj7.h5", "ps", cwd=lj7)
+    assert (lj7 / "ps" / "min.data").exists() and (lj7 / "ps" / "points.ts").exists()
+    sh("mlpathsample", "import", "ps", "back.h5", "--input", "lj7.toml", cwd=lj7)
+    a = sh("mlanalyse", "list", "ts", "lj7.h5", cwd=lj7).stdout.splitlines()
+    b = sh("mlanalyse", "list", "ts", "back.h5", cwd=lj7).stdout.splitlines()
+    key = [line.split(",")[:4] for line in a]
+    assert key == [line.split(",")[:4] for line in b]
+
+
+def test_bad_input_exit_2(lj7):
+    for args in (("mlanalyse", "dgraph", "lj7.h5", "-o", "x.txt"),
+                 ("mlanalyse", "summary", "nope.h5"),
+                 ("mlpathsample", "rates", "lj7.h5", "--A", "1", "--B", "1", "--temperature", 1),
+                 ("mlanalyse", "cv", "lj7.h5", "--tmin", 2, "--tmax", 1)):
+        res = sh(*args, cwd=lj7, ok=False)
+        assert res.returncode == 2, (args, res.stderr)
+        assert "Traceback" not in res.stderr
