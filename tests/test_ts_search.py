@@ -222,6 +222,113 @@ def test_push_off_max_energy_drop_shrinks_the_displacement():
         assert 1.0 - surface.energy(ts + 2 * step * v) > 1e-3
 
 
+class SoftSaddle(System):
+    """An ill-conditioned saddle like those of network landscapes (in rotated coordinates
+    ``y = Q^T x``): a double well of height ``a / 4`` along ``y0`` (the transition mode,
+    curvature ``-a`` at the saddle), a soft double well ``eps (-y1^2/2 + y1^4/4)`` (so the
+    region around ``y1 = 0`` has two negative eigenvalues), stiff and soft harmonic modes of
+    curvatures ``1e-4 .. 10`` and a coupling ``0.1 a y0^2 y2``.  Transition states at
+    ``y0 = 0, y1 = +-1, y2.. = 0`` (eigenvalues ``-a``, ``2 eps``, the curvatures)."""
+
+    kind = "python"
+
+    def __init__(self, ndim, rng, a=1e-3, eps=1e-4):
+        self.ndim, self.a, self.eps = ndim, a, eps
+        self.q, _ = np.linalg.qr(rng.standard_normal((ndim, ndim)))
+        self.c = np.logspace(-4, 1, ndim - 2)
+        self.n_zero_modes = 0
+
+    def energy_gradient(self, coords):
+        y = self.q.T @ np.asarray(coords, dtype=np.float64)
+        a, eps, c = self.a, self.eps, self.c
+        e = (a * (-0.5 * y[0] ** 2 + 0.25 * y[0] ** 4) + eps * (-0.5 * y[1] ** 2 + 0.25 * y[1] ** 4)
+             + 0.5 * np.sum(c * y[2:] ** 2) + 0.1 * a * y[0] ** 2 * y[2])
+        gy = np.empty_like(y)
+        gy[0] = a * (y[0] ** 3 - y[0]) + 0.2 * a * y[0] * y[2]
+        gy[1] = eps * (y[1] ** 3 - y[1])
+        gy[2:] = c * y[2:]
+        gy[2] += 0.1 * a * y[0] ** 2
+        return float(e), self.q @ gy
+
+    def hessian(self, coords):
+        y = self.q.T @ np.asarray(coords, dtype=np.float64)
+        h = np.diag(np.concatenate([[self.a * (3 * y[0] ** 2 - 1) + 0.2 * self.a * y[2],
+                                     self.eps * (3 * y[1] ** 2 - 1)], self.c]))
+        h[0, 2] = h[2, 0] = 0.2 * self.a * y[0]
+        return self.q @ h @ self.q.T
+
+    def hessian_vector(self, coords, vec):
+        return self.hessian(coords) @ vec
+
+
+def test_soft_saddle_derivatives_match_finite_differences():
+    rng = np.random.default_rng(1)
+    system = SoftSaddle(12, rng)
+    for _ in range(3):
+        x = rng.standard_normal(12)
+        np.testing.assert_allclose(system.energy_gradient(x)[1],
+                                   fd_gradient(lambda z: system.energy_gradient(z)[0], x),
+                                   rtol=1e-6, atol=1e-10)
+        np.testing.assert_allclose(system.hessian(x), fd_hessian(system.energy_gradient, x),
+                                   rtol=1e-5, atol=1e-9)
+
+
+def test_ill_conditioned_saddle_needs_all_mode_steps():
+    # from a point with two negative eigenvalues (-a, -eps) and gradients ~1e-5: the tangent
+    # L-BFGS (all_modes=False) creeps along the soft negative mode (steps ~ g / 10 instead of
+    # g / eps) and stalls above tol; the all-mode / rational-function steps converge at once
+    rng = np.random.default_rng(1)
+    system = SoftSaddle(12, rng)
+    y = np.zeros(12)
+    y[0], y[1], y[2:] = 0.2, 0.05, 0.01 * rng.standard_normal(10)
+    start = system.q @ y
+    old = find_transition_state(system, start, TSSearchSettings(all_modes=False, max_iter=100))
+    assert not old.success and old.rms > 1e-6
+    res = find_transition_state(system, start, TSSearchSettings())
+    assert res.success and res.n_iter <= 20, res.message
+    yts = system.q.T @ res.coords
+    assert abs(yts[0]) < 1e-6 and abs(abs(yts[1]) - 1.0) < 1e-2
+    ok, info = verify_transition_state(system, res.coords)
+    assert ok and info.n_negative == 1
+    assert res.eigenvalue == pytest.approx(-system.a, rel=1e-3)
+
+
+class ShallowDoubleWell(System):
+    """``E = eps ((x0^2 - 1)^2 + x1^2)``: minima at ``x0 = +-1``, a transition state at the
+    origin with curvature ``-4 eps`` along ``x0``."""
+
+    kind = "python"
+    ndim = 2
+    n_zero_modes = 0
+
+    def __init__(self, eps):
+        self.eps = eps
+
+    def energy_gradient(self, coords):
+        x = np.asarray(coords, dtype=np.float64)
+        e = self.eps * ((x[0] ** 2 - 1.0) ** 2 + x[1] ** 2)
+        return float(e), self.eps * np.array([4.0 * x[0] * (x[0] ** 2 - 1.0), 2.0 * x[1]])
+
+
+def test_push_off_from_a_soft_transition_state_grows_the_displacement():
+    # eps = 1e-5: a displacement of 0.01 leaves an RMS gradient of 3e-7 < quench tol 1e-6,
+    # so the quench would stop at once, at the transition state
+    system = ShallowDoubleWell(1e-5)
+    ts, v = np.zeros(2), np.array([1.0, 0.0])
+    minus, plus = displaced_points(system, ts, v, PushOffSettings(step=0.01))
+    assert minus[0] == pytest.approx(-0.01) and plus[0] == pytest.approx(0.01)
+    minus, plus = displaced_points(system, ts, v, PushOffSettings(step=0.01), min_rms=1e-5)
+    for x in (minus, plus):
+        g = system.energy_gradient(x)[1]
+        assert np.linalg.norm(g) / np.sqrt(2) >= 1e-5
+        assert np.linalg.norm(system.energy_gradient(x / 2.0)[1]) / np.sqrt(2) < 1e-5
+    assert plus[0] == pytest.approx(-minus[0]) and plus[0] == pytest.approx(0.01 * 2 ** 6)
+    qm, qp = push_off(system, ts, v, PushOffSettings(step=0.01), QuenchSettings(tol=1e-6))
+    assert qm.success and qp.success
+    assert qm.coords[0] == pytest.approx(-1.0, abs=0.05)
+    assert qp.coords[0] == pytest.approx(1.0, abs=0.05)
+
+
 @pytest.mark.parametrize("method", ["dense", "hvp"])
 def test_index_two_saddle_is_not_accepted(method):
     surface = FourWellSurface()
