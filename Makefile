@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SOURCES := setup.py pyproject.toml $(wildcard kernels/*.pyx kernels/*.pxd)
 
-.PHONY: install build test test-slow bench demo lint clean
+.PHONY: install build test test-slow bench demo regression pipeline lint clean
 
 install: $(STAMP)
 
@@ -33,14 +33,28 @@ bench: install
 	$(PY) -m pip install -q "pele==0.1.2"
 	$(PY) benchmarks/run_all.py
 
-# The main job on small built-in examples: basin-hopping on LJ13 and on the regression
-# landscape; the stationary-point files go to results/demo/.
+# The main job on a small built-in example: the regression landscape end to end
+# (basin-hopping, growing the network until every minimum is connected, figures).
 demo: install
-	mkdir -p results/demo
-	rm -f results/demo/lj13.h5* results/demo/regression.h5*
-	$(VENV)/bin/mlgmin configs/lj13.toml -o results/demo/lj13.h5
-	$(VENV)/bin/mlgmin configs/regression.toml -o results/demo/regression.h5 --steps 300
-	@echo "demo: stationary-point files in results/demo/ (read them with h5py; layout in docs/hdf5-format.md)"
+	$(MAKE) --no-print-directory pipeline CONFIG=configs/regression.toml OUT=results/demo STEPS=300 CYCLES=30
+
+# The regression study (SPEC section 6, item 2) from configs/regression.toml.
+regression: install
+	$(MAKE) --no-print-directory pipeline CONFIG=configs/regression.toml OUT=results/regression STEPS=10000 CYCLES=200
+
+# One input file through the four programs: OUT/landscape.h5 and the figures beside it.
+pipeline:
+	mkdir -p $(OUT)
+	rm -f $(OUT)/landscape.h5 $(OUT)/landscape.h5.journal
+	$(VENV)/bin/mlgmin $(CONFIG) -o $(OUT)/landscape.h5 --steps $(STEPS)
+	$(VENV)/bin/mlpathsample grow $(OUT)/landscape.h5 --strategy unconnected --cycles $(CYCLES)
+	$(VENV)/bin/mlanalyse summary $(OUT)/landscape.h5 --json > $(OUT)/summary.json.tmp && mv $(OUT)/summary.json.tmp $(OUT)/summary.json
+	$(VENV)/bin/mlanalyse fits $(OUT)/landscape.h5 -o $(OUT)/fits.png --json > $(OUT)/fits.json.tmp && mv $(OUT)/fits.json.tmp $(OUT)/fits.json
+	$(VENV)/bin/mlanalyse dgraph $(OUT)/landscape.h5 -o $(OUT)/dgraph.png
+	$(VENV)/bin/mlanalyse network $(OUT)/landscape.h5 --json -o $(OUT)/network.png > $(OUT)/network.json.tmp && mv $(OUT)/network.json.tmp $(OUT)/network.json
+	$(VENV)/bin/mlanalyse cv $(OUT)/landscape.h5 --tmin 0.01 --tmax 2 --lowest 1 --lowest 3 -o $(OUT)/cv.png
+	$(VENV)/bin/mlanalyse cv $(OUT)/landscape.h5 --tmin 0.01 --tmax 2 -o $(OUT)/cv.csv
+	@echo "figures and numbers in $(OUT)/: fits.png dgraph.png network.png cv.png summary.json network.json cv.csv"
 
 lint: install
 	$(PY) -m pip install -q ruff

@@ -140,6 +140,27 @@ def network(file, as_json, output, random_graphs, seed):
             click.echo(f"{key}: {value}")
 
 
+@cli.command()
+@click.argument("file", metavar="FILE.h5", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Figure: .png, .svg or .pdf.")
+@click.option("--count", default=4, show_default=True, type=click.IntRange(0, 50),
+              help="Local-minimum fits drawn besides the global minimum's.")
+@click.option("--json", "as_json", is_flag=True, help="Parameters of the fits as JSON on stdout.")
+def fits(file, output, count, as_json):
+    """Regression landscapes: the data with the global- and local-minimum fits."""
+    from mlanalyse.fits import plot_regression_fits
+
+    _check_figure_suffix(output)
+    info = plot_regression_fits(file, output, count)
+    if as_json:
+        _echo_json(info)
+    else:
+        gm = info["global_minimum"]
+        click.echo(f"fits written to {output}; global minimum {gm['id']}: cost {gm['energy']:.6g}, "
+                   f"q = {', '.join(f'{v:.5g}' for v in gm['params'])}")
+
+
 def _check_figure_suffix(path):
     from pathlib import Path
 

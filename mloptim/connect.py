@@ -184,7 +184,7 @@ class ConnectDriver:
     def _distance(self, a: int, b: int) -> float:
         key = (min(a, b), max(a, b))
         if key not in self._dist:
-            self._dist[key] = float(self.system.distance(self._coords(a), self._coords(b)))
+            self._dist[key] = float(self.system.align(self._coords(a), self._coords(b))[0])
         return self._dist[key]
 
     def _weight(self, nodes):
@@ -201,17 +201,20 @@ class ConnectDriver:
 
         return weight
 
-    def _store(self, a: int, b: int, outcome: PairOutcome | None, error: str,
+    def _store(self, a: int, b: int, checked, error: str,
                nodes: list[int], report: ConnectReport) -> None:
+        from mloptim.jobs import store_minimum
+
         db = self.db
-        if outcome is None:
+        if checked is None:
             db.add_tried_pair(a, b, 2, error[:500])
             return
+        outcome = checked.outcome
         joined = False
-        for f in outcome.found:
+        for f, infos in zip(outcome.found, checked.minima_info):
             ids = []
-            for energy, coords in (f.minus, f.plus):
-                mid, is_new = db.add_minimum(energy, coords)
+            for (energy, coords), info in zip((f.minus, f.plus), infos):
+                mid, is_new = store_minimum(db, energy, coords, info)
                 report.new_minima += is_new
                 if mid not in nodes:
                     nodes.append(mid)
@@ -227,6 +230,8 @@ class ConnectDriver:
     def run(self, min1: int, min2: int) -> ConnectReport:
         """Connect the two minima (1-based ids); commits after every cycle."""
         from concurrent.futures import as_completed
+
+        from mloptim.jobs import connect_pair_checked
 
         nodes = [int(min1), int(min2)]
         report = ConnectReport(min1, min2, False, [], [], 0)
@@ -245,7 +250,7 @@ class ConnectDriver:
                 key = (min(a, b), max(a, b))
                 attempt = self._tries.get(key, 0)
                 self._tries[key] = attempt + 1
-                fut = self.executor.submit(connect_pair, self.system, self._coords(a),
+                fut = self.executor.submit(connect_pair_checked, self.system, self._coords(a),
                                            self._coords(b), self.settings, attempt)
                 futures[fut] = (a, b)
             for fut in as_completed(futures):

@@ -77,7 +77,10 @@ def single_ended(path, start_coords, settings, argv=None, input_text: str = "") 
         raise RunError("the quenches after push-off did not converge")
     with Database.open_writer(path, identity=system, program="mloptim") as db:
         db.begin_run("mloptim", argv, input_text)
-        ids = [db.add_minimum(r.energy, r.coords)[0] for r in (minus, plus)]
+        from mloptim.jobs import minimum_info, store_minimum
+
+        ids = [store_minimum(db, r.energy, r.coords, minimum_info(system, r.coords))[0]
+               for r in (minus, plus)]
         lp = info.log_product_positive
         ts_id, _ = db.add_ts(ts.energy, ts.coords, ids[0], ids[1],
                              neg_eigenvalue=float(info.lowest_nonzero),

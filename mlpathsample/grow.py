@@ -12,7 +12,7 @@ Strategies implemented here:
 ``unconnected``
     every minimum outside the global minimum's connected component, lowest first, paired
     with the nearest minimum (aligned distance) inside that component not yet tried with it
-    (one alignment per minimum of the component: fine for thousands of minima, a
+    ``max_tries_per_pair`` times (each retry with a denser band; one alignment per minimum of the component: fine for thousands of minima, a
     distance-ordered index is still to come for much larger networks);
 ``random``
     uniformly random pairs not tried before (from an explicit generator).
@@ -53,8 +53,10 @@ class _Components:
         self.parent.extend(range(len(self.parent), n_minima + 1))
 
 
-def pairs_unconnected(db, system, components: _Components, count: int, busy: set) -> list:
-    """Up to ``count`` pairs (outside the global minimum's component, nearest inside it)."""
+def pairs_unconnected(db, system, components: _Components, count: int, busy: set,
+                      max_tries: int = 3) -> list:
+    """Up to ``count`` pairs (outside the global minimum's component, nearest inside it);
+    a pair is tried again (with a denser band) until it has been tried ``max_tries`` times."""
     energies = db.minima().energy
     n = len(energies)
     if n < 2:
@@ -73,7 +75,7 @@ def pairs_unconnected(db, system, components: _Components, count: int, busy: set
             continue
         best, best_d = None, math.inf
         for j in inside:
-            if j in busy or db.tried(m, j):
+            if j in busy or db.tried(m, j) >= max_tries:
                 continue
             d = float(system.distance(coords[m - 1], coords[j - 1]))
             if d < best_d:
@@ -118,7 +120,7 @@ def grow(path, strategy: str, cycles: int, settings, optim_settings, executor_sp
     from mlcore.database import Database
     from mlcore.executors import make_executor
     from mlcore.session import load_system
-    from mloptim.connect import connect_pair
+    from mloptim.jobs import connect_pair_checked
 
     if strategy not in ("unconnected", "random"):
         raise InputError(f"--strategy {strategy}: not implemented yet (available: "
@@ -136,15 +138,17 @@ def grow(path, strategy: str, cycles: int, settings, optim_settings, executor_sp
                 for cycle in range(1, cycles + 1):
                     busy: set = set()
                     if strategy == "unconnected":
-                        pairs = pairs_unconnected(db, system, comps, settings.pairs_per_cycle, busy)
+                        pairs = pairs_unconnected(db, system, comps, settings.pairs_per_cycle,
+                                                  busy, optim_settings.connect.max_tries_per_pair)
                     else:
                         pairs = pairs_random(db, rng, settings.pairs_per_cycle, busy)
                     if not pairs:
                         break
                     report.cycles = cycle
-                    futures = {executor.submit(connect_pair, system,
+                    futures = {executor.submit(connect_pair_checked, system,
                                                db.minimum(a)["coords"], db.minimum(b)["coords"],
-                                               optim_settings): (a, b) for a, b in pairs}
+                                               optim_settings, db.tried(a, b)): (a, b)
+                               for a, b in pairs}
                     while futures:
                         done, _ = wait(futures, return_when=FIRST_COMPLETED)
                         for fut in done:
@@ -157,7 +161,8 @@ def grow(path, strategy: str, cycles: int, settings, optim_settings, executor_sp
                                 db.add_tried_pair(a, b, 2, f"{type(exc).__name__}: {exc}"[:500])
                                 continue
                             joined = _merge(db, outcome, comps, report)
-                            db.add_tried_pair(a, b, 0 if joined(a, b) else 1, outcome.message)
+                            db.add_tried_pair(a, b, 0 if joined(a, b) else 1,
+                                              outcome.outcome.message)
                     db.commit()
             status = "finished"
         finally:
@@ -172,12 +177,14 @@ def grow(path, strategy: str, cycles: int, settings, optim_settings, executor_sp
     return report
 
 
-def _merge(db, outcome, comps: _Components, report: GrowReport):
+def _merge(db, checked, comps: _Components, report: GrowReport):
     """Store a job's transition states and minima; returns ``joined(a, b)``."""
-    for f in outcome.found:
+    from mloptim.jobs import store_minimum
+
+    for f, infos in zip(checked.outcome.found, checked.minima_info):
         ids = []
-        for energy, coords in (f.minus, f.plus):
-            mid, is_new = db.add_minimum(energy, coords)
+        for (energy, coords), info in zip((f.minus, f.plus), infos):
+            mid, is_new = store_minimum(db, energy, coords, info)
             report.new_minima += is_new
             ids.append(mid)
         comps.grow(db.n_minima)

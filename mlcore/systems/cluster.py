@@ -155,13 +155,24 @@ class ClusterSystem(CompiledSystem):
         The search for the best alignment stops as soon as a distance below a tenth of
         ``distance_tol`` is found: the two are then certainly the same minimum, and the many
         re-finds of known minima in basin-hopping cost one or two alignments each instead of
-        the full search.  Distances above that are the full search's (use :meth:`align` for
-        the exact optimum in every case).
+        the full search.  Two clusters whose sorted distances from the centre already differ
+        by more than ``distance_tol`` return that lower bound without any alignment.  So a
+        value above ``distance_tol`` only says "different"; use :meth:`align` for the exact
+        optimum in every case.
         """
         from mlcore.align.cluster import align_clusters
 
-        distance, _ = align_clusters(as_coords(coords1, self.ndim), as_coords(coords2, self.ndim),
-                                     self.natoms, permute=self.permute,
+        x1, x2 = as_coords(coords1, self.ndim), as_coords(coords2, self.ndim)
+        if self.permute:
+            # a lower bound: rotations, inversion and permutations keep the sorted distances
+            # of the atoms from the centre, so two clusters whose sorted radii differ by more
+            # than distance_tol cannot be aligned closer (no alignment needed to say so)
+            r1 = np.sort(np.linalg.norm(x1.reshape(-1, 3) - x1.reshape(-1, 3).mean(0), axis=1))
+            r2 = np.sort(np.linalg.norm(x2.reshape(-1, 3) - x2.reshape(-1, 3).mean(0), axis=1))
+            bound = float(np.linalg.norm(r1 - r2))
+            if bound > self.distance_tol:
+                return bound
+        distance, _ = align_clusters(x1, x2, self.natoms, permute=self.permute,
                                      stop_below=0.1 * self.distance_tol)
         return float(distance)
 

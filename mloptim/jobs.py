@@ -1,0 +1,64 @@
+"""Worker tasks of connect runs: a connect job plus the Hessian check of what it found.
+
+Minima reached by push-off are characterised in the worker (log product of the non-zero
+Hessian eigenvalues, zero and negative counts) so that the file has what the heat capacity
+and the rates need, without the driver diagonalising anything.  Landscapes larger than
+``CHARACTERISE_LIMIT`` coordinates skip this (their minima keep "unknown").
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from mloptim.connect import PairOutcome, connect_pair
+
+#: Largest landscape whose push-off minima are characterised in the worker.
+CHARACTERISE_LIMIT = 3000
+
+
+@dataclass
+class MinimumInfo:
+    log_product: float = math.nan
+    n_zero: int = -1
+    n_negative: int = -1
+
+
+@dataclass
+class CheckedOutcome:
+    """A :class:`PairOutcome` and, per found TS, the Hessian checks of its two minima."""
+
+    outcome: PairOutcome
+    minima_info: list[tuple[MinimumInfo, MinimumInfo]] = field(default_factory=list)
+
+
+def minimum_info(system, coords) -> MinimumInfo:
+    from mlcore.stationary import characterise
+
+    if system.ndim > CHARACTERISE_LIMIT:
+        return MinimumInfo()
+    info = characterise(system, coords)
+    return MinimumInfo(
+        log_product=float(info.log_product) if info.log_product is not None else math.nan,
+        n_zero=int(info.n_zero) if info.n_zero is not None else -1,
+        n_negative=int(info.n_negative) if info.n_negative is not None else -1)
+
+
+def connect_pair_checked(system, coords_a, coords_b, settings, attempt: int = 0) -> CheckedOutcome:
+    """Worker task: :func:`mloptim.connect.connect_pair`, then characterise the minima."""
+    outcome = connect_pair(system, coords_a, coords_b, settings, attempt)
+    checked = CheckedOutcome(outcome)
+    for f in outcome.found:
+        checked.minima_info.append((minimum_info(system, f.minus[1]), minimum_info(system, f.plus[1])))
+    return checked
+
+
+def store_minimum(db, energy, coords, info: MinimumInfo) -> tuple[int, bool]:
+    """Add a push-off minimum with its Hessian check; fill in the check of a stored one
+    that has none yet.  Returns ``(id, is_new)``."""
+    mid, is_new = db.add_minimum(energy, coords, log_product=info.log_product,
+                                 n_zero=info.n_zero, n_negative=info.n_negative)
+    if not is_new and math.isfinite(info.log_product):
+        if not math.isfinite(float(db.minimum(mid)["log_product"])):
+            db.update_minimum(mid, log_product=info.log_product, n_zero=info.n_zero,
+                              n_negative=info.n_negative)
+    return mid, is_new
