@@ -51,10 +51,24 @@ only by the L2 term have curvature ``2 lam ~ 2e-4`` while the stiff ones have cu
 order one, and ten L-BFGS steps of memory four, restarted every iteration, do not bring the
 RMS gradient of such an ill-conditioned problem from ``1e-5`` to ``tol = 1e-6``
 (triatomic network with three hidden nodes: 500 iterations stuck at RMS ``~1e-5`` before,
-9 to 250 iterations to RMS ``< 1e-6`` with the all-mode step).  Elsewhere (several
+9 to 200 iterations to RMS ``< 1e-6`` with the all-mode step).  Elsewhere (several
 negative eigenvalues, or none) the hybrid steps 3 and 4 are used: an all-mode step
 everywhere cycles on LJ7 between a soft positive and a negative second mode.
-``TSSearchSettings.all_modes = false`` turns the all-mode step off.
+
+Where the hybrid steps are used but the tangent problem is ill-conditioned (some mode
+other than ``v`` has ``|lambda_j| <= SOFT_RATIO * max|lambda|``, always the case on a
+network with L2-held weights), step 4 is one rational-function step
+(:func:`_downhill_step`) in all modes but ``v``, with the Hessian of step 1 as the model,
+at most ``min(max_step, r)`` long; it is accepted only if the energy does not rise (this
+part is a minimisation, so the energy is an honest merit function), and ``r`` is halved
+after a poor (actual/predicted ``< 0.25``) step, doubled after a good (``> 0.75``) one
+that it limited and quartered after a rejected one.  L-BFGS moves along a mode of
+curvature ``lambda_j`` by about ``g_j / max|lambda|`` per step instead of ``g_j / lambda_j``:
+in a region with a second, soft negative eigenvalue (``-1e-4`` against ``19`` on the
+triatomic network) it slid down that mode by ``1e-7`` in energy per twenty iterations.
+
+``TSSearchSettings.all_modes = false`` turns both dense variants off (the pure hybrid
+scheme of steps 1-4).
 
 No dense Hessian is formed on the hvp path (``ndim > dense_limit``): the search runs on
 Hessian-vector products alone (a 784-10-10 network has 7960 parameters).

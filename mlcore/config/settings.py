@@ -120,10 +120,13 @@ class TSSearchSettings:
                             "quotient gradient).", minimum=0.0, strict_min=True)
     zero_eig_tol: float = option(1e-6, "Eigenvalues smaller in magnitude than this (relative to "
                                  "the largest) count as zero modes.", minimum=0.0, strict_min=True)
-    all_modes: bool = option(True, "Dense Hessians (ndim <= 300) on flat landscapes: near a "
-                             "transition state (one negative eigenvalue) step in every "
-                             "eigenmode at once (Newton / rational-function eigenvector-"
-                             "following) instead of the uphill step plus tangent L-BFGS.")
+    all_modes: bool = option(True, "Dense Hessians (ndim <= 300) on flat landscapes: where "
+                             "there is one negative eigenvalue, step in every eigenmode at "
+                             "once (Newton / rational-function eigenvector-following) "
+                             "instead of the uphill step plus tangent L-BFGS; elsewhere, "
+                             "if some mode is very soft (network L2 modes), minimise "
+                             "across the followed mode by rational-function steps instead "
+                             "of L-BFGS.")
 
 
 @dataclass(frozen=True)
