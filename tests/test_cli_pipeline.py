@@ -78,3 +78,23 @@ def test_bad_input_exit_2(lj7):
         res = sh(*args, cwd=lj7, ok=False)
         assert res.returncode == 2, (args, res.stderr)
         assert "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize("content", [b"", b"not an hdf5 file at all" * 10, "truncated"])
+def test_garbage_or_truncated_files_exit_2_everywhere(lj7, tmp_path, content):
+    bad = tmp_path / "bad.h5"
+    if content == "truncated":
+        data = (lj7 / "lj7.h5").read_bytes()
+        bad.write_bytes(data[: len(data) // 2])
+    else:
+        bad.write_bytes(content)
+    (tmp_path / "lj7.toml").write_text((lj7 / "lj7.toml").read_text())
+    before = bad.read_bytes()
+    for args in (("mlanalyse", "summary", bad), ("mlanalyse", "list", "minima", bad),
+                 ("mloptim", "connect", bad, 1, 2), ("mlpathsample", "grow", bad),
+                 ("mlpathsample", "rates", bad, "--A", 1, "--B", 2, "--temperature", 1),
+                 ("mlgmin", "lj7.toml", "-o", bad, "--resume")):
+        res = sh(*args, cwd=tmp_path, ok=False)
+        assert res.returncode == 2, (args, res.stderr)
+        assert res.stderr.count("\n") == 1 and "Traceback" not in res.stderr, res.stderr
+    assert bad.read_bytes() == before
