@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import os
 import socket
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +13,7 @@ from scipy.sparse.csgraph import connected_components
 
 from mlcore.errors import InputError
 
-__all__ = ["summary", "count_components"]
+__all__ = ["count_components", "summary"]
 
 
 def _finite_or_none(x) -> float | None:
@@ -27,7 +27,7 @@ def _iso(t) -> str | None:
     t = _finite_or_none(t)
     if t is None:
         return None
-    return datetime.fromtimestamp(t, tz=timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(t, tz=UTC).isoformat(timespec="seconds")
 
 
 def count_components(n_minima: int, min1, min2) -> int:

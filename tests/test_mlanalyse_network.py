@@ -6,7 +6,13 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from mlanalyse.network import draw_network, gnm_edges, minima_graph, network_statistics
+from mlanalyse.network import (
+    draw_network,
+    gnm_edges,
+    minima_graph,
+    network_statistics,
+    spring_layout,
+)
 from mlcore.database import Database, DatabaseReader
 from mlcore.errors import InputError
 
@@ -209,3 +215,35 @@ def test_draw_network_rejects_unknown_suffix(tmp_path):
 def test_draw_network_without_energies_colours_by_degree(tmp_path):
     out = draw_network(nx.gnm_random_graph(400, 700, seed=1), tmp_path / "big.png")
     assert out.stat().st_size > 10_000
+
+
+def test_spring_layout_is_seeded_and_pulls_neighbours_together():
+    rng_edges = np.random.default_rng(12)
+    u, v = gnm_edges(800, 1300, rng_edges)
+    # sampled repulsion (300 of 800 nodes per step), as for large graphs
+    a = spring_layout(800, u, v, np.random.default_rng(3), iterations=60, max_repulsors=300)
+    b = spring_layout(800, u, v, np.random.default_rng(3), iterations=60, max_repulsors=300)
+    assert a.shape == (800, 2) and np.all(np.isfinite(a))
+    assert np.array_equal(a, b)
+    joined = np.linalg.norm(a[u] - a[v], axis=1).mean()
+    rand = np.random.default_rng(0).integers(0, 800, (2, 5000))
+    apart = np.linalg.norm(a[rand[0]] - a[rand[1]], axis=1).mean()
+    assert joined < 0.5 * apart
+    assert spring_layout(1, u[:0], v[:0], np.random.default_rng(0)).shape == (1, 2)
+
+
+def test_benchmark_runs_small(capsys):
+    import importlib
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    try:
+        bench = importlib.import_module("bench_network")
+    finally:
+        sys.path.pop(0)
+    result = bench.main(["--minima", "400", "--ts", "700", "--random", "2", "--repeat", "1"])
+    assert result["stats"]["nodes"] == 400
+    assert 0 < result["stats"]["edges"] <= 700
+    assert result["stats"]["shortest_path_method"] == "exact"
+    assert "network_statistics: best" in capsys.readouterr().out
