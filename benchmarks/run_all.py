@@ -3,6 +3,11 @@
 1. ``bench_kernels``: microseconds per energy + gradient, compiled kernel vs NumPy reference.
 2. ``bench_quench``: LJ38 quenches per second, ours vs pele vs scipy, with final-energy
    agreement, from random starts and from basin-hopping steps.
+3. ``bench_basinhopping``: LJ38 time and steps to the global minimum, mlgmin vs pele's
+   BasinHopping; mlgmin throughput on the study's landscapes.
+4. ``bench_database``, ``bench_dgraph``, ``bench_network``: the stationary-point file
+   (100,000 minima, 200,000 transition states), disconnectivity graph and network
+   statistics of 20,000 minima (each run as its own process; their tables are printed).
 
 Usage::
 
@@ -16,11 +21,13 @@ import argparse
 import json
 import math
 import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_basinhopping
 import bench_kernels  # imports common first, which pins the BLAS threads
 import bench_quench
 from common import quick_mode
@@ -50,8 +57,19 @@ def main(argv=None) -> dict:
         quench[start_set] = bench_quench.run(n_starts=n, start_set=start_set,
                                              repeats=1 if quick else 3)
         print(bench_quench.report(quench[start_set]) + "\n")
+    print("\n## 3. Basin-hopping\n")
+    bh = bench_basinhopping.run(quick=quick)
+    print(bench_basinhopping.report(bh))
+    print("\n## 4. File, disconnectivity graph, network statistics\n")
+    here = Path(__file__).resolve().parent
+    for script, extra in (("bench_database.py", []),
+                          ("bench_dgraph.py", ["--quick"] if quick else []),
+                          ("bench_network.py", [])):
+        print(f"### {script}\n", flush=True)
+        subprocess.run([sys.executable, str(here / script), *extra], check=False)
+        print(flush=True)
     print(f"(total {time.perf_counter() - t0:.1f} s)")
-    result = {"kernels": kernel_rows, "quench": quench}
+    result = {"kernels": kernel_rows, "quench": quench, "basinhopping": bh}
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(_plain(result), fh, indent=1)
