@@ -342,8 +342,8 @@ def _path_statistics(lcc: sp.csr_array, rng, exact_limit: int, n_samples: int,
     sources = np.sort(rng.choice(n, size=k, replace=False))
     s, ecc, _, far = _bfs_batch(indptr, indices, sources)
     per_source = s / (n - 1)
-    stderr = (per_source.std(ddof=1) / np.sqrt(k) * np.sqrt((n - k) / (n - 1))
-              if k > 1 else float("nan"))
+    stderr = (float(per_source.std(ddof=1) / np.sqrt(k) * np.sqrt((n - k) / (n - 1)))
+              if k > 1 else None)
     if exact_diameter:
         diameter, exact, n_bfs = _diameter_by_bounds(indptr, indices, rng, sources, ecc)
         diameter_method = (f"exact (eccentricity bounds, {n_bfs} searches)" if exact
@@ -356,7 +356,7 @@ def _path_statistics(lcc: sp.csr_array, rng, exact_limit: int, n_samples: int,
             diameter, n_bfs = max(diameter, int(ecc2.max())), n_bfs + len(start)
         diameter_method = f"lower bound (sampled sources and sweeps, {n_bfs} searches)"
     return {"mean_shortest_path": float(per_source.mean()),
-            "mean_shortest_path_stderr": float(stderr),
+            "mean_shortest_path_stderr": stderr,
             "shortest_path_method": f"sampled ({k} sources)",
             "diameter": int(diameter), "diameter_method": diameter_method}
 

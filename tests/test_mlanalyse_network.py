@@ -247,3 +247,13 @@ def test_benchmark_runs_small(capsys):
     assert 0 < result["stats"]["edges"] <= 700
     assert result["stats"]["shortest_path_method"] == "exact"
     assert "network_statistics: best" in capsys.readouterr().out
+
+
+def test_single_sampled_source_has_no_stderr():
+    graph = nx.path_graph(30)
+    stats = network_statistics(graph, n_random=1, rng=np.random.default_rng(0),
+                               exact_limit=5, n_samples=1)
+    json.dumps(stats, allow_nan=False)
+    assert stats["mean_shortest_path_stderr"] is None
+    assert stats["shortest_path_method"] == "sampled (1 sources)"
+    assert stats["diameter"] == 29
