@@ -14,14 +14,15 @@ rotation the best permutation is a linear assignment problem on squared atom-ato
 but it only finds a local optimum, so the search starts from several orientations:
 
 1. the identity (the two clusters may already be aligned);
-2. *anchor* orientations: a well separated atom ``a`` and a second, non-collinear atom ``b`` of
+2. principal-axis orientations: the eigenvectors of the two gyration tensors matched with every
+   proper choice of signs (4 starts; useless for spherical tops such as the icosahedron, hence 3);
+   tried early because for re-found copies of one structure one of them is usually exact;
+3. *anchor* orientations: a well separated atom ``a`` and a second, non-collinear atom ``b`` of
    the reference are matched to the few atoms of ``coords`` with the closest radius (distance
    from the centre) and, for ``b``, the closest ``(radius, distance to a)``; the rotation taking
    the frame of the candidate pair onto the frame of ``(a, b)`` is a start.  When the two
    clusters are the same structure one of these starts is (nearly) exact, whatever the
    symmetry of the cluster;
-3. principal-axis orientations: the eigenvectors of the two gyration tensors matched with every
-   proper choice of signs (4 starts; useless for spherical tops such as the icosahedron, hence 2);
 4. ``niter`` uniformly random rotations from an explicit ``numpy.random.Generator``.
 
 With ``invert=True`` each kind of start is tried for ``Y`` and for the inverted copy ``-Y``.  The search stops
@@ -178,12 +179,15 @@ def _principal_axis_rotations(ref: np.ndarray, mob: np.ndarray) -> Iterator[np.n
 
 def _starts(ref, mobs, niter, rng) -> Iterator[tuple[int, np.ndarray]]:
     """``(which mobile copy, start rotation)``, most promising kinds first for every copy."""
+    # principal axes first: for two copies of the same structure (the common case of
+    # basin-hopping re-finds) one of these few starts is usually exact already; the anchor
+    # pairs, which always contain an exact start for identical structures, come next
     for m, mob in enumerate(mobs):
         yield m, np.eye(3)
-        for rot in _anchor_rotations(ref, mob):
+        for rot in _principal_axis_rotations(ref, mob):
             yield m, rot
     for m, mob in enumerate(mobs):
-        for rot in _principal_axis_rotations(ref, mob):
+        for rot in _anchor_rotations(ref, mob):
             yield m, rot
     for m in range(len(mobs)):
         for _ in range(niter):
