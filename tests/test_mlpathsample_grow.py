@@ -68,8 +68,17 @@ def test_random_pairs_are_new_and_distinct():
     assert len(set(flat)) == 6 and (1, 2) not in pairs and (2, 1) not in pairs
 
 
-def test_unimplemented_strategy_is_a_clear_error(tmp_path):
+def test_unknown_strategy_is_a_clear_error(tmp_path):
+    """All four strategies exist; an unknown name is bad input (exit 2), also through the
+    Python API, and the message lists the valid ones."""
+    import pytest
+
+    from mlcore.errors import InputError
+    from mlpathsample.grow import grow
+
     path = _gmin(tmp_path, '[system]\nkind = "cluster"\nnatoms = 5\n[mlgmin]\nsteps = 3\n', "c5")
-    res = subprocess.run([MLPATHSAMPLE, "grow", str(path), "--strategy", "untrap",
+    res = subprocess.run([MLPATHSAMPLE, "grow", str(path), "--strategy", "untrapp",
                           "--cycles", "1"], capture_output=True, text=True)
-    assert res.returncode == 2 and "not implemented yet" in res.stderr
+    assert res.returncode == 2 and "untrap" in res.stderr
+    with pytest.raises(InputError, match="unconnected, untrap, shortcut, random"):
+        grow(path, "untrapp", 1, None, None, "serial")
