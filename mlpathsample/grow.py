@@ -4,9 +4,11 @@ merge what the workers found.
 Each cycle asks a strategy for up to ``pairs_per_cycle`` pairs of stored minima that have
 not been tried, runs :func:`mloptim.connect.connect_pair` on them through the executor (a new
 job starts as soon as a worker is free), and stores every transition state and minimum
-found; only this process writes the file.  Pairs tried are recorded in the file, so an
-interrupted growth run continues where it stopped when it is started again.  Within one
-cycle a minimum is in at most one pair.
+found; only this process writes the file.  The results of a cycle are merged in the order
+the pairs were chosen (not the order the jobs finish), so that, connect jobs being
+deterministic given their pair, every executor writes the same file.  Pairs tried are
+recorded in the file, so an interrupted growth run continues where it stopped when it is
+started again.  Within one cycle a minimum is in at most one pair.
 
 Strategies:
 
@@ -518,28 +520,30 @@ def grow(path, strategy: str, cycles: int, settings, optim_settings, executor_sp
                     was_joined = {(a, b): comps.find(a) == comps.find(b) for a, b in pairs}
                     futures = {executor.submit(connect_pair_checked, system,
                                                db.minimum(a)["coords"], db.minimum(b)["coords"],
-                                               optim_settings, db.tried(a, b)): (a, b)
-                               for a, b in pairs}
-                    while futures:
-                        done, _ = wait(futures, return_when=FIRST_COMPLETED)
-                        for fut in done:
-                            a, b = futures.pop(fut)
-                            report.jobs += 1
-                            try:
-                                outcome = fut.result()
-                            except Exception as exc:  # one failed job costs its pair only
-                                report.failed_jobs += 1
-                                db.add_tried_pair(a, b, 2, f"{type(exc).__name__}: {exc}"[:500])
-                                continue
-                            joined_by_job = _merge(db, outcome, comps, report)
-                            # connected: the job's own transition states join the pair,
-                            # or the pair, apart before this cycle, is joined now
-                            connected = joined_by_job(a, b) or (
-                                not was_joined[a, b] and comps.find(a) == comps.find(b))
-                            db.add_tried_pair(a, b, 0 if connected else 1,
-                                              outcome.outcome.message)
+                                               optim_settings, db.tried(a, b)): k
+                               for k, (a, b) in enumerate(pairs)}
+                    results: list = [None] * len(pairs)
+                    try:
+                        while futures:
+                            done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                            for fut in done:
+                                k = futures.pop(fut)
+                                try:
+                                    results[k] = (fut.result(), None)
+                                except Exception as exc:  # one failed job costs its pair only
+                                    results[k] = (None, exc)
+                    finally:
+                        # merged in the order the pairs were chosen, not the order the jobs
+                        # finished: the file (ids, and which copy of a minimum found twice
+                        # is kept) is then the same for every executor
+                        for (a, b), res in zip(pairs, results):
+                            if res is not None:
+                                _record(db, a, b, res, comps, was_joined[a, b], report)
                     db.commit()
             status = "finished"
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
         finally:
             report.n_minima, report.n_ts = db.n_minima, db.n_ts
             comps.grow(db.n_minima)
@@ -550,6 +554,22 @@ def grow(path, strategy: str, cycles: int, settings, optim_settings, executor_sp
                                          for i in range(1, db.n_minima + 1))
             db.end_run(status=status)
     return report
+
+
+def _record(db, a: int, b: int, res, comps: _Components, was_joined: bool,
+            report: GrowReport) -> None:
+    """Merge one job's result ``(outcome, error)`` and record its pair as tried."""
+    report.jobs += 1
+    outcome, exc = res
+    if exc is not None:
+        report.failed_jobs += 1
+        db.add_tried_pair(a, b, 2, f"{type(exc).__name__}: {exc}"[:500])
+        return
+    joined_by_job = _merge(db, outcome, comps, report)
+    # connected: the job's own transition states join the pair, or the pair, apart before
+    # this cycle, is joined now
+    connected = joined_by_job(a, b) or (not was_joined and comps.find(a) == comps.find(b))
+    db.add_tried_pair(a, b, 0 if connected else 1, outcome.outcome.message)
 
 
 def _merge(db, checked, comps: _Components, report: GrowReport):
