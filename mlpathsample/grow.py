@@ -25,8 +25,8 @@ Strategies:
     transition states sorted by energy).  Minima are ranked by
     ``(B_j - E_j) / (E_j - E_gm)`` (high barrier, low energy: a trap) and each of the highest
     is paired with a minimum of the global minimum's funnel below it (joined to the global
-    minimum below ``B_j`` and lower than ``E_j``): the nearest (aligned distance) of the
-    ``pool`` lowest such minima whose pair is still open;
+    minimum below ``B_j`` and not higher than ``E_j``): the nearest (aligned distance) of
+    the ``pool`` lowest such minima whose pair is still open;
 ``shortcut`` (PATHSAMPLE SHORTCUT)
     the best path from the global minimum to the top-ranked trap (minimax energy, then
     fewest steps) is cut short: minima ``steps`` apart on it (and two apart) are paired,
@@ -313,13 +313,18 @@ def pairs_untrap(db, system, count: int, busy: set, max_tries: int = 3, *, pool:
             break
         if j + 1 in busy:
             continue
-        funnel = by_energy[(b_sorted < barrier[j]) & (e_sorted < energies[j])]
+        # the funnel below j: joined to the global minimum below j's barrier, not higher
+        # than j (j itself is excluded by the strict barrier test), lowest first
+        funnel = by_energy[(b_sorted < barrier[j]) & (e_sorted <= energies[j])]
         partners = []
-        for i in funnel.tolist():
-            if i + 1 not in busy and is_open(j + 1, i + 1):
-                partners.append(i)
-                if len(partners) >= pool:
-                    break
+        for start in range(0, len(funnel), 256):
+            for i in funnel[start:start + 256].tolist():
+                if i + 1 not in busy and is_open(j + 1, i + 1):
+                    partners.append(i)
+                    if len(partners) >= pool:
+                        break
+            if len(partners) >= pool:
+                break
         if not partners:
             continue
         dist = [float(system.align(coords[j], coords[i])[0]) for i in partners]

@@ -145,6 +145,19 @@ def test_untrap_retries_failed_pairs_up_to_max_tries(tmp_path):
         assert pairs_untrap(db, Plane(), 1, set(), max_tries=3) == [(4, 2)]
 
 
+def test_untrap_pairs_a_minimum_degenerate_with_the_global_one(tmp_path):
+    # 2 has the global minimum's energy but sits behind a barrier of 3: an infinite ratio
+    minima = [(0.0, (0.0, 0.0)), (0.0, (4.0, 0.0)), (1.0, (1.0, 0.0)), (0.5, (3.0, 0.0))]
+    ts = [(3.0, 1, 2), (1.5, 1, 3), (2.0, 1, 4)]
+    with _network(tmp_path / "degenerate.h5", minima, ts) as db:
+        barrier, gm = barriers_to_global_minimum(db.minima().energy, *(
+            db.ts()[k] for k in ("energy", "min1", "min2")))
+        order, ratio = untrap_ranking(db.minima().energy, barrier, gm)
+        assert gm == 0 and np.isinf(ratio[1]) and order[0] == 1
+        # 2's funnel: joined below 3.0 (1, 3, 4) and not higher than 0.0: only 1
+        assert pairs_untrap(db, Plane(), 1, set(), max_tries=3) == [(2, 1)]
+
+
 # ---------------------------------------------------------------------------- shortcut
 def _chain_network(tmp_path, tried=()):
     # a chain 1-2-3-4-5-6 from the GM 1 to the trap 6 (E 0.3); the highest step is 2-3 (4.0);
