@@ -279,7 +279,8 @@ def pairs_untrap(db, system, count: int, busy: set, max_tries: int = 3, *, pool:
     Parameters
     ----------
     db : Database or DatabaseReader
-        The stationary-point file (``minima()``, ``ts()``, ``pairs_tried()``, ``tried``).
+        The stationary-point file (``minima()``, ``ts()``, ``pairs_tried()``): the writer
+        during a run, or a reader.
     system : System
         Gives the aligned distance (``align``) used to choose the nearest partner.
     count : int
