@@ -36,7 +36,11 @@ median CPU and wall time over all pairs, total CPU time and the ratios pele / ou
 ours is faster).  Both sides are single-threaded; CPU time is the steadier figure on a
 shared machine.
 
-Run ``python benchmarks/bench_connect.py [--quick] [--pairs 8] [--cap 300] [-v]
+``--split`` adds a second, untimed pass of ours with CPU counters around its phases (elastic
+band, transition-state search, push-off, Hessians of the minima, the Dijkstra search with
+its alignments), which says where ours spends its time.
+
+Run ``python benchmarks/bench_connect.py [--quick] [--pairs 8] [--cap 300] [--split] [-v]
 [--json PATH]``; ``--quick`` (or ``MLBENCH_QUICK=1``) is a smoke run of a few tens of
 seconds (two LJ13 pairs and one LJ38 pair).
 """
@@ -210,9 +214,68 @@ def pele_connect(system, x1, x2, cap: float, seed: int = 1) -> dict:
     return res
 
 
+# ---------------------------------------------------------------------- phase split
+#: (module, attribute, label) of the phases that ``--split`` times
+PHASES = (("mloptim.neb", "run_neb", "NEB"),
+          ("mloptim.ts_search", "find_transition_state", "TS search"),
+          ("mloptim.push_off", "push_off", "push-off"),
+          ("mloptim.jobs", "minimum_info", "minima Hessians"),
+          ("mloptim.connect", "dijkstra_path", "Dijkstra (with its alignments)"),
+          ("mlcore.systems.cluster", "ClusterSystem.align", "alignments (all)"))
+
+
+def phase_split(system, pairs) -> dict:
+    """CPU seconds of ours per phase, summed over ``pairs`` (a second, untimed pass).
+
+    Each phase function is wrapped by a process-time counter for the duration of the pass
+    (the wrappers add microseconds per call) and restored afterwards.  The phases nest
+    (the Dijkstra search computes alignments), so they do not add up to the total.
+
+    Parameters
+    ----------
+    system : ClusterSystem
+    pairs : list of (coords_a, coords_b)
+
+    Returns
+    -------
+    dict
+        ``total`` (CPU seconds of the connect calls) and ``{label: (seconds, calls)}``.
+    """
+    import importlib
+
+    spent: dict[str, list] = {}
+    restore = []
+    for module_name, attr, label in PHASES:
+        owner = importlib.import_module(module_name)
+        *path, name = attr.split(".")
+        for part in path:
+            owner = getattr(owner, part)
+        original = getattr(owner, name)
+        spent[label] = [0.0, 0]
+
+        def timed(*args, _f=original, _acc=spent[label], **kwargs):
+            t0 = time.process_time()
+            try:
+                return _f(*args, **kwargs)
+            finally:
+                _acc[0] += time.process_time() - t0
+                _acc[1] += 1
+
+        setattr(owner, name, timed)
+        restore.append((owner, name, original))
+    total = 0.0
+    try:
+        for x1, x2 in pairs:
+            total += ours_connect(system, x1, x2)["cpu_seconds"]
+    finally:
+        for owner, name, original in restore:
+            setattr(owner, name, original)
+    return {"total": total, **{k: tuple(v) for k, v in spent.items()}}
+
+
 # ---------------------------------------------------------------------- driver
 def run_system(natoms: int, n_pairs: int, n_steps: int, low: int, cap: float,
-               seed: int, verbose: bool = False) -> dict:
+               seed: int, verbose: bool = False, split: bool = False) -> dict:
     """Collect minima, choose pairs and connect each with both methods."""
     from mlcore.systems.cluster import ClusterSystem
 
@@ -236,8 +299,11 @@ def run_system(natoms: int, n_pairs: int, n_steps: int, low: int, cap: float,
             print(f"  {row['pair']:>7} d={dist:.3f}  ours {ours['success']} "
                   f"{ours['cpu_seconds']:.2f}s  pele {pele.get('success')} "
                   f"{pele.get('cpu_seconds', float('nan')):.2f}s", file=sys.stderr, flush=True)
-    return {"natoms": natoms, "n_minima": len(minima), "lowest": minima[0][0],
-            "global_minimum": GLOBAL_MINIMA.get(natoms), "rows": rows}
+    out = {"natoms": natoms, "n_minima": len(minima), "lowest": minima[0][0],
+           "global_minimum": GLOBAL_MINIMA.get(natoms), "rows": rows}
+    if split:
+        out["split"] = phase_split(system, [(minima[a][1], minima[b][1]) for a, b, _ in pairs])
+    return out
 
 
 def summarise(result: dict) -> dict:
@@ -267,7 +333,7 @@ def _warm_up() -> None:
 
 
 def run(quick: bool = False, n_pairs: int | None = None, cap: float | None = None,
-        seed: int = 20261126, verbose: bool = False) -> dict:
+        seed: int = 20261126, verbose: bool = False, split: bool = False) -> dict:
     """The whole benchmark; returns a JSON-friendly dict."""
     if quick:
         plan = [(13, n_pairs or 2, 150, 10), (38, 1, 150, 10)]
@@ -277,7 +343,7 @@ def run(quick: bool = False, n_pairs: int | None = None, cap: float | None = Non
         cap = cap or 300.0
     t0 = time.perf_counter()
     _warm_up()
-    systems = [run_system(n, p, steps, low, cap, seed + n, verbose) for n, p, steps, low in plan]
+    systems = [run_system(n, p, steps, low, cap, seed + n, verbose, split) for n, p, steps, low in plan]
     return {"quick": quick, "cap": cap, "seed": seed, "systems": systems,
             "seconds": time.perf_counter() - t0}
 
@@ -293,9 +359,10 @@ def _method_cells(res: dict) -> dict:
 
 def report(result: dict) -> str:
     """The per-pair and summary tables."""
-    lines = [f"Double-ended connect, ours (mloptim.run.connect, default settings, serial) vs "
+    title = (f"Double-ended connect, ours (mloptim.run.connect, default settings, serial) vs "
              f"pele 0.1.2 DoubleEndedConnect (LJCluster defaults); cap {result['cap']:.0f} s "
-             f"per pele run; {thread_note(with_clock=False)}"]
+             f"per pele run; {thread_note(with_clock=False)}")
+    lines = [title]
     pair_rows = []
     for s in result["systems"]:
         gm = s["global_minimum"]
@@ -328,6 +395,13 @@ def report(result: dict) -> str:
     lines.append("ratios are pele / ours: > 1 means ours is faster.  ranks: energy ranks of "
                  "the two minima among those collected (1 = lowest); dist: aligned distance "
                  "(sigma); TS 1 neg: stored transition states with one negative eigenvalue.")
+    for s in result["systems"]:
+        if "split" in s:
+            sp = s["split"]
+            parts = ", ".join(f"{k} {v[0]:.2f} s ({100 * v[0] / max(sp['total'], 1e-12):.0f} %, "
+                              f"{v[1]} calls)" for k, v in sp.items() if k != "total")
+            lines.append(f"ours LJ{s['natoms']} CPU by phase (second pass, total "
+                         f"{sp['total']:.2f} s): {parts}")
     lines.append(f"benchmark time {result['seconds']:.0f} s")
     return "\n".join(lines)
 
@@ -348,10 +422,13 @@ def main(argv=None) -> None:
     parser.add_argument("--pairs", type=int, default=None, help="pairs per system")
     parser.add_argument("--cap", type=float, default=None, help="seconds per pele run")
     parser.add_argument("--seed", type=int, default=20261126)
+    parser.add_argument("--split", action="store_true",
+                        help="also time ours' phases (NEB, TS search, alignment) in a 2nd pass")
     parser.add_argument("-v", "--verbose", action="store_true", help="progress on stderr")
     parser.add_argument("--json", default=None, help="also write the results here")
     args = parser.parse_args(argv)
-    result = run(quick_mode(args.quick), args.pairs, args.cap, args.seed, args.verbose)
+    result = run(quick_mode(args.quick), args.pairs, args.cap, args.seed, args.verbose,
+                 args.split)
     print(report(result))
     if args.json:
         Path(args.json).write_text(json.dumps(_jsonable(result), indent=1))
