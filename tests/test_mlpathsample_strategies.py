@@ -297,7 +297,6 @@ def test_grow_untrap_on_the_regression_landscape(untrap_serial):
     _no_pair_repeated_after_success(path)
     reader = DatabaseReader(path)
     assert reader.n_ts > before, out
-    assert "0 minima not connected" in out
 
 
 def test_grow_shortcut_on_the_regression_landscape(connected_file, tmp_path):
