@@ -212,7 +212,9 @@ def run(inp, settings, output: Path | None = None, *, resume: bool = False,
                 submit(k)
             while futures:
                 done, _ = wait(futures, return_when=FIRST_COMPLETED)
-                for fut in done:
+                # store finished chunks in run order: with the serial executor (all done at
+                # once) the file is then the same, ids included, for the same seed
+                for fut in sorted(done, key=lambda f: futures[f]):
                     k = futures.pop(fut)
                     try:
                         result = fut.result()

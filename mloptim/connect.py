@@ -229,8 +229,6 @@ class ConnectDriver:
 
     def run(self, min1: int, min2: int) -> ConnectReport:
         """Connect the two minima (1-based ids); commits after every cycle."""
-        from concurrent.futures import as_completed
-
         from mloptim.jobs import connect_pair_checked
 
         nodes = [int(min1), int(min2)]
@@ -253,7 +251,9 @@ class ConnectDriver:
                 fut = self.executor.submit(connect_pair_checked, self.system, self._coords(a),
                                            self._coords(b), self.settings, attempt)
                 futures[fut] = (a, b)
-            for fut in as_completed(futures):
+            # merged in the order the links were chosen, so the file does not depend on
+            # which worker finished first (the cycle waits for all of them anyway)
+            for fut in list(futures):
                 a, b = futures[fut]
                 try:
                     outcome, error = fut.result(), ""

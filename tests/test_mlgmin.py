@@ -183,3 +183,13 @@ def test_triatomic_four_minima_when_permutational_isomers_are_distinct(tmp_path)
     zeros = {round(e, 4): z for e, z in zip(db.minima().energy, db.minima().n_zero)}
     assert zeros[-2.2191] == 5 and zeros[-2.1851] == 6   # linear chain: 5 zero modes
     assert report.n_minima == 4
+
+
+def test_serial_runs_with_one_seed_write_identical_files(tmp_path):
+    inp = _input(tmp_path, '[system]\nkind = "cluster"\nnatoms = 8\n'
+                           '[mlgmin]\nsteps = 60\nruns = 3\nseed = 17\nsave = 0\n')
+    _run(inp, tmp_path / "a.h5")
+    _run(inp, tmp_path / "b.h5")
+    a, b = DatabaseReader(tmp_path / "a.h5").minima(), DatabaseReader(tmp_path / "b.h5").minima()
+    assert np.array_equal(a.energy, b.energy) and np.array_equal(a.coords, b.coords)
+    assert np.array_equal(a.found_by_task, b.found_by_task)
