@@ -5,9 +5,11 @@
    agreement, from random starts and from basin-hopping steps.
 3. ``bench_basinhopping``: LJ38 time and steps to the global minimum, mlgmin vs pele's
    BasinHopping; mlgmin throughput on the study's landscapes.
-4. ``bench_database``, ``bench_dgraph``, ``bench_network``: the stationary-point file
-   (100,000 minima, 200,000 transition states), disconnectivity graph and network
-   statistics of 20,000 minima (each run as its own process; their tables are printed).
+4. ``bench_database``, ``bench_dgraph``, ``bench_network``, ``bench_grow``,
+   ``bench_connect``: the stationary-point file (100,000 minima, 200,000 transition
+   states), disconnectivity graph and network statistics of 20,000 minima, growth with 1 and
+   2 workers and the cost of choosing pairs, LJ13/LJ38 connect against pele (each run as its
+   own process; their tables are printed).
 
 Usage::
 
@@ -64,7 +66,9 @@ def main(argv=None) -> dict:
     here = Path(__file__).resolve().parent
     for script, extra in (("bench_database.py", []),
                           ("bench_dgraph.py", ["--quick"] if quick else []),
-                          ("bench_network.py", [])):
+                          ("bench_network.py", []),
+                          ("bench_grow.py", ["--quick"] if quick else []),
+                          ("bench_connect.py", ["--quick"] if quick else [])):
         print(f"### {script}\n", flush=True)
         subprocess.run([sys.executable, str(here / script), *extra], check=False)
         print(flush=True)
