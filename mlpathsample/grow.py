@@ -492,7 +492,6 @@ def grow(path, strategy: str, cycles: int, settings, optim_settings, executor_sp
          seed: int | None = None, argv=None, input_text: str = "") -> GrowReport:
     """Run ``cycles`` cycles of pair selection, parallel connect jobs and merging."""
     from mlcore.database import Database
-    from mlcore.executors import make_executor
     from mlcore.session import load_system
     from mloptim.jobs import connect_pair_checked
 
@@ -507,7 +506,8 @@ def grow(path, strategy: str, cycles: int, settings, optim_settings, executor_sp
         comps = _Components(db.n_minima, ts.min1, ts.min2)
         status = "failed"
         try:
-            with make_executor(executor_spec) as executor:
+            pool = _Pool(executor_spec)
+            with pool:
                 for cycle in range(1, cycles + 1):
                     busy: set = set()
                     max_tries = optim_settings.connect.max_tries_per_pair
@@ -524,20 +524,12 @@ def grow(path, strategy: str, cycles: int, settings, optim_settings, executor_sp
                         break
                     report.cycles = cycle
                     was_joined = {(a, b): comps.find(a) == comps.find(b) for a, b in pairs}
-                    futures = {executor.submit(connect_pair_checked, system,
-                                               db.minimum(a)["coords"], db.minimum(b)["coords"],
-                                               optim_settings, db.tried(a, b)): k
-                               for k, (a, b) in enumerate(pairs)}
+                    jobs = [(connect_pair_checked, system, db.minimum(a)["coords"],
+                             db.minimum(b)["coords"], optim_settings, db.tried(a, b))
+                            for a, b in pairs]
                     results: list = [None] * len(pairs)
                     try:
-                        while futures:
-                            done, _ = wait(futures, return_when=FIRST_COMPLETED)
-                            for fut in done:
-                                k = futures.pop(fut)
-                                try:
-                                    results[k] = (fut.result(), None)
-                                except Exception as exc:  # one failed job costs its pair only
-                                    results[k] = (None, exc)
+                        pool.run(jobs, results)
                     finally:
                         # merged in the order the pairs were chosen, not the order the jobs
                         # finished: the file (ids, and which copy of a minimum found twice
@@ -560,6 +552,52 @@ def grow(path, strategy: str, cycles: int, settings, optim_settings, executor_sp
                                          for i in range(1, db.n_minima + 1))
             db.end_run(status=status)
     return report
+
+
+class _Pool:
+    """The executor of a growth run, rebuilt when a worker process dies.
+
+    A job whose worker died (a crash in a kernel breaks the whole process pool) is run once
+    more on a fresh pool; if it fails again it is recorded as failed.  Other exceptions
+    raised by a job are its result, so one failed job costs its pair, not the run.
+    """
+
+    def __init__(self, spec: str):
+        from mlcore.executors import make_executor
+
+        self._make = lambda: make_executor(spec)
+        self.executor = self._make()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+    def run(self, jobs: list, results: list, retries: int = 1) -> None:
+        """Run ``jobs`` (``(fn, *args)`` tuples); fill ``results[k] = (value, error)``."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        todo = list(range(len(jobs)))
+        for attempt in range(retries + 1):
+            futures = {self.executor.submit(*jobs[k]): k for k in todo}
+            broken = []
+            while futures:
+                done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    k = futures.pop(fut)
+                    try:
+                        results[k] = (fut.result(), None)
+                    except BrokenProcessPool as exc:
+                        results[k] = (None, exc)
+                        broken.append(k)
+                    except Exception as exc:  # one failed job costs its pair only
+                        results[k] = (None, exc)
+            if not broken:
+                return
+            self.executor.shutdown(wait=False, cancel_futures=True)
+            self.executor = self._make()
+            todo = sorted(broken)
 
 
 def _record(db, a: int, b: int, res, comps: _Components, was_joined: bool,

@@ -82,3 +82,55 @@ def test_unknown_strategy_is_a_clear_error(tmp_path):
     assert res.returncode == 2 and "untrap" in res.stderr
     with pytest.raises(InputError, match="unconnected, untrap, shortcut, random"):
         grow(path, "untrapp", 1, None, None, "serial")
+
+
+CRASHING_LANDSCAPE = '''
+import os
+import numpy as np
+
+
+class CrashOnce:
+    """A 2-d double well whose worker process dies once (os._exit) during a connect job,
+    as a crash inside a compiled kernel would kill it."""
+
+    def __init__(self, flag, driver_pid):
+        self.ndim = 2
+        self.flag = flag
+        self.driver_pid = driver_pid
+
+    def energy_gradient(self, x):
+        if os.getpid() != self.driver_pid and os.path.exists(self.flag):
+            try:
+                os.remove(self.flag)
+            except FileNotFoundError:
+                pass
+            else:
+                os._exit(9)
+        a, b = x
+        e = (a * a - 1.0) ** 2 + 2.0 * b * b + 0.3 * a
+        return e, np.array([4.0 * a * (a * a - 1.0) + 0.3, 4.0 * b])
+
+    def random_coords(self, rng):
+        return rng.uniform(-1.5, 1.5, 2)
+'''
+
+
+def test_a_worker_killed_mid_job_costs_nothing(tmp_path):
+    import os
+
+    (tmp_path / "crash.py").write_text(CRASHING_LANDSCAPE)
+    flag = tmp_path / "kill-one-worker"
+    text = ('[system]\nkind = "python"\ntarget = "crash.py:CrashOnce"\n'
+            f'params = {{ flag = "{flag}", driver_pid = {os.getpid()} }}\n'
+            '[mlgmin]\nsteps = 20\nruns = 1\nseed = 1\nstep_size = 1.5\n')
+    path = _gmin(tmp_path, text, "dw")
+    assert DatabaseReader(path).n_minima == 2
+    flag.write_text("armed")
+    from mlcore.config import parse_input
+    from mlpathsample.grow import grow
+
+    inp = parse_input(text, path=tmp_path / "dw.toml")
+    report = grow(path, "unconnected", 3, inp.mlpathsample, inp.mloptim, "processes:2")
+    assert not flag.exists()            # a worker did die
+    assert report.failed_jobs == 0      # its job was run again on a fresh pool
+    assert _all_connected(path)
