@@ -139,6 +139,15 @@ class System:
         """The ``[system]`` table (plain TOML types) that rebuilds this landscape."""
         raise NotImplementedError
 
+    def _with_tolerances(self, table: dict[str, Any]) -> dict[str, Any]:
+        """``table`` plus the identity tolerances the user set (``_energy_tol_given`` /
+        ``_distance_tol_given``), so that defaults stay defaults in stored tables."""
+        if getattr(self, "_energy_tol_given", False):
+            table["energy_tol"] = self.energy_tol
+        if getattr(self, "_distance_tol_given", False):
+            table["distance_tol"] = self.distance_tol
+        return table
+
 
 class CompiledSystem(System):
     """A system whose arithmetic lives in a compiled kernel (``self.kernel``).

@@ -192,10 +192,7 @@ class ClusterSystem(CompiledSystem):
     def config(self) -> dict:
         """The ``[system]`` table: kind, natoms, gamma, box (and tolerances if set)."""
         table = {"kind": "cluster", "natoms": self.natoms, "gamma": self.gamma, "box": self.box}
-        if self._energy_tol_given:
-            table["energy_tol"] = self.energy_tol
-        if self._distance_tol_given:
-            table["distance_tol"] = self.distance_tol
+        self._with_tolerances(table)
         if not self.permute:
             table["permute"] = False
         return table

@@ -136,10 +136,7 @@ class PSpinSystem(CompiledSystem):
     def config(self) -> dict:
         """The ``[system]`` table: kind, n, p, seed (and tolerances if set)."""
         table = {"kind": "pspin", "n": self.n, "p": self.p, "seed": self.seed}
-        if self._energy_tol_given:
-            table["energy_tol"] = self.energy_tol
-        if self._distance_tol_given:
-            table["distance_tol"] = self.distance_tol
+        self._with_tolerances(table)
         return table
 
     @classmethod

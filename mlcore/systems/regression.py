@@ -335,10 +335,7 @@ class RegressionSystem(CompiledSystem):
         else:
             table = {"kind": "regression", "seed": self.seed, "npoints": self.npoints,
                      "noise": self.noise, "q_true": list(self.q_true)}
-        if self._energy_tol_given:
-            table["energy_tol"] = self.energy_tol
-        if self._distance_tol_given:
-            table["distance_tol"] = self.distance_tol
+        self._with_tolerances(table)
         return table
 
     @classmethod
