@@ -56,6 +56,9 @@ class System:
     """
 
     kind = "abstract"
+    #: False for landscapes on a manifold (pspin: the sphere), whose ``project_tangent``
+    #: and ``retract`` are not the identity.
+    flat = True
     ndim: int = 0
     n_zero_modes: int = 0
     kernel = None

@@ -60,6 +60,9 @@ def connect_pair(system, coords_a, coords_b, settings, attempt: int = 0) -> Pair
     from mloptim.ts_search import find_transition_state, verify_transition_state
 
     neb_settings = settings.neb
+    if neb_settings.iteration_density is None:
+        neb_settings = dataclasses.replace(
+            neb_settings, iteration_density=settings.connect.band_iteration_density)
     if attempt:
         factor = settings.connect.image_density_factor ** attempt
         neb_settings = dataclasses.replace(

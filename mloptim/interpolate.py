@@ -28,6 +28,8 @@ def is_manifold(system) -> bool:
     The landscape protocol has no flag for it; flat landscapes (the base class and every
     flat compiled kernel) return the point unchanged, the sphere of pspin rescales it.
     """
+    if hasattr(system, "flat"):
+        return not system.flat
     probe = np.full(int(system.ndim), _PROBE_VALUE)
     out = system.retract(probe.copy())
     if out is None:  # an in-place retraction that returns nothing cannot be probed this way

@@ -458,6 +458,15 @@ def choose_n_images(distance: float, settings) -> int:
     return int(min(max(n, settings.min_images), settings.max_images))
 
 
+def band_iterations(settings, n_images: int) -> int:
+    """Iteration budget of a band: ``iterations``, or with ``iteration_density`` set
+    ``min(iterations, max(50, iteration_density * n_images))`` (pele's iter_density)."""
+    density = getattr(settings, "iteration_density", None)
+    if density is None:
+        return int(settings.iterations)
+    return int(min(settings.iterations, max(50, math.ceil(float(density) * n_images))))
+
+
 def band_lbfgs(n_images: int, tol: float, max_iter: int, options=None) -> LBFGS:
     """The L-BFGS that relaxes a band of ``n_images`` images.
 
@@ -539,13 +548,14 @@ def run_neb(system, coords_a, coords_b, settings=None, lbfgs=None, *,
     n_images = choose_n_images(distance, settings)
     images = interpolate(system, a, b, n_images, align=False)
 
-    band, x, stages = _relax(system, images, settings, lbfgs, int(settings.iterations))
+    budget = band_iterations(settings, n_images)
+    band, x, stages = _relax(system, images, settings, lbfgs, budget)
     parts = band.decompose(x)
     retried = False
     if _blown_up(parts.energies, band.end_energies, images, system) and not _sets_max_rise(lbfgs):
         retried = True
         safe = _with_max_rise(lbfgs, SAFE_MAX_RISE)
-        band, x, more = _relax(system, images, settings, safe, int(settings.iterations))
+        band, x, more = _relax(system, images, settings, safe, budget)
         stages += more
         parts = band.decompose(x)
     res = stages[-1]

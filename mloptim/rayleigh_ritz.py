@@ -82,7 +82,10 @@ _DROP = 1e-10
 
 
 def is_flat(system) -> bool:
-    """True if ``system`` inherits the identity ``project_tangent`` of the base class."""
+    """True if ``system`` is flat: its ``flat`` attribute (:class:`mlcore.landscape.System`),
+    else (plain objects) whether it inherits the identity ``project_tangent``."""
+    if hasattr(system, "flat"):
+        return bool(system.flat)
     method = getattr(type(system), "project_tangent", None)
     return method is None or method is System.project_tangent
 

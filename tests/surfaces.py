@@ -97,6 +97,7 @@ class SphereQuadratic(CompiledSystem):
 
     kind = "python"
     n_zero_modes = 1
+    flat = False   # a landscape on the sphere (the System protocol's manifold flag)
 
     def __init__(self, diag):
         from kernels.testsurfaces import SphereQuadraticKernel

@@ -142,8 +142,13 @@ class NEBSettings:
     max_images: int = option(50, "Most intermediate images of a band.", minimum=1)
     spring_k: float = option(1.0, "Spring constant between images (OPTIM NEBK).",
                              minimum=0.0, strict_min=True)
-    iterations: int = option(500, "L-BFGS iterations of the band (OPTIM NEBITERATIONS).",
+    iterations: int = option(500, "Most L-BFGS iterations of a band (OPTIM NEBITERATIONS).",
                              minimum=1)
+    iteration_density: float | None = option(None, "If set, L-BFGS iterations of a band per "
+                                             "image: a band gets min(iterations, max(50, "
+                                             "iteration_density * images)) (pele's "
+                                             "iter_density); not set: iterations.", minimum=0.0,
+                                             strict_min=True)
     tol: float = option(0.01, "RMS-gradient convergence of the band.", minimum=0.0,
                         strict_min=True)
     climbing: bool = option(True, "Let the highest images climb towards the saddle before "
@@ -164,6 +169,11 @@ class ConnectSettings:
                                "connect job gives up.", minimum=1)
     max_tries_per_pair: int = option(3, "Bands tried between the same two minima, each with "
                                      "more images.", minimum=1)
+    band_iteration_density: float = option(10.0, "Connect jobs cap each band at this many "
+                                           "L-BFGS iterations per image (at least 50, at most "
+                                           "[mloptim.neb] iterations), unless [mloptim.neb] "
+                                           "iteration_density is set.", minimum=0.0,
+                                           strict_min=True)
     image_density_factor: float = option(1.5, "Factor applied to image_density on each retry "
                                          "of a pair.", minimum=1.0)
 

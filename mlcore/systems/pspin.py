@@ -103,6 +103,7 @@ class PSpinSystem(CompiledSystem):
         return (_rebuild, (self.config(),))
 
     display_energy_label = "energy per spin"
+    flat = False
 
     def zero_mode_vectors(self, coords) -> np.ndarray:
         """The radial direction (the one zero mode of the Riemannian Hessian), shape (1, N)."""
