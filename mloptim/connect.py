@@ -179,6 +179,7 @@ class ConnectDriver:
         self.settings = settings
         self.executor = executor
         self._dist: dict[tuple[int, int], float] = {}
+        self._lower: dict[tuple[int, int], float] = {}
         self._tries: dict[tuple[int, int], int] = {}
 
     def _coords(self, min_id: int) -> np.ndarray:
@@ -190,7 +191,18 @@ class ConnectDriver:
             self._dist[key] = float(self.system.align(self._coords(a), self._coords(b))[0])
         return self._dist[key]
 
-    def _weight(self, nodes):
+    def _bound(self, a: int, b: int) -> float:
+        """A cheap lower bound of the aligned distance (the exact one if already known)."""
+        key = (min(a, b), max(a, b))
+        if key in self._dist:
+            return self._dist[key]
+        if key not in self._lower:
+            lower = getattr(self.system, "distance_lower_bound", None)
+            self._lower[key] = (float(lower(self._coords(a), self._coords(b)))
+                                if lower is not None else self._distance(a, b))
+        return self._lower[key]
+
+    def _weight(self, nodes, exact: bool = True):
         max_tries = self.settings.connect.max_tries_per_pair
 
         def weight(i, j):
@@ -200,9 +212,26 @@ class ConnectDriver:
             key = (min(a, b), max(a, b))
             if self._tries.get(key, 0) >= max_tries:
                 return math.inf
-            return self._distance(a, b) ** 2
+            return (self._distance(a, b) if exact else self._bound(a, b)) ** 2
 
         return weight
+
+    def _cheapest_path(self, nodes):
+        """Dijkstra with lazy distances: search with lower bounds, make the edges of the
+        path found exact, and search again until the path uses exact edges only.  The path
+        is the one a search with every distance exact would give, at a fraction of the
+        alignments (each costs milliseconds for LJ38)."""
+        while True:
+            path = dijkstra_path(len(nodes), self._weight(nodes, exact=False), 0, 1)
+            if path is None:
+                return None
+            loose = [(nodes[i], nodes[j]) for i, j in zip(path, path[1:])
+                     if (min(nodes[i], nodes[j]), max(nodes[i], nodes[j])) not in self._dist
+                     and not self.db.ts_between(nodes[i], nodes[j])]
+            if not loose:
+                return path
+            for a, b in loose:
+                self._distance(a, b)
 
     def _store(self, a: int, b: int, checked, error: str,
                nodes: list[int], report: ConnectReport) -> None:
@@ -237,8 +266,8 @@ class ConnectDriver:
         nodes = [int(min1), int(min2)]
         report = ConnectReport(min1, min2, False, [], [], 0)
         for cycle in range(1, self.settings.connect.max_attempts + 1):
-            weight = self._weight(nodes)
-            path = dijkstra_path(len(nodes), weight, 0, 1)
+            path = self._cheapest_path(nodes)
+            weight = self._weight(nodes, exact=False)
             if path is None:
                 report.message = "every pair on the way has been tried; giving up"
                 break

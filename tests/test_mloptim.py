@@ -135,3 +135,30 @@ def test_triatomic_network_pairs_connected(tmp_path):
                for other in order[1:3]]
     assert sum(r.connected for r in results) >= 1
     _check_all_ts(path)
+
+
+def test_lazy_distances_give_the_exact_cheapest_path():
+    from mlcore.config import parse_input
+    from mlcore.optimize import minimize
+    from mlcore.systems.cluster import ClusterSystem
+    from mloptim.connect import ConnectDriver
+
+    system = ClusterSystem(6)
+    rng = np.random.default_rng(4)
+    coords = [minimize(system, system.random_coords(rng)).coords + 0.3 * rng.standard_normal(18)
+              for _ in range(7)]
+
+    class FakeDB:
+        def minimum(self, i):
+            return {"coords": coords[i - 1]}
+
+        def ts_between(self, a, b):
+            return [1] if {a, b} == {3, 4} else []
+
+    driver = ConnectDriver(FakeDB(), system, parse_input("").mloptim, executor=None)
+    nodes = list(range(1, 8))
+    lazy = driver._cheapest_path(nodes)
+    aligned = len(driver._dist)
+    exact = dijkstra_path(7, driver._weight(nodes, exact=True), 0, 1)
+    assert lazy == exact
+    assert aligned < 20                # the lazy search aligned only some of the 20 pairs

@@ -149,6 +149,15 @@ class ClusterSystem(CompiledSystem):
         return np.ascontiguousarray(u[:, :rank].T)
 
     # ------------------------------------------------------------------ identity
+    def distance_lower_bound(self, coords1, coords2) -> float:
+        """A lower bound of the aligned distance, without aligning: rotations, inversion
+        and permutations keep the sorted distances of the atoms from the centre, so the
+        difference of the sorted radii bounds the aligned distance from below."""
+        x1, x2 = as_coords(coords1, self.ndim), as_coords(coords2, self.ndim)
+        r1 = np.sort(np.linalg.norm(x1.reshape(-1, 3) - x1.reshape(-1, 3).mean(0), axis=1))
+        r2 = np.sort(np.linalg.norm(x2.reshape(-1, 3) - x2.reshape(-1, 3).mean(0), axis=1))
+        return float(np.linalg.norm(r1 - r2))
+
     def distance(self, coords1, coords2) -> float:
         """Distance after alignment, for the identity test of minima.
 
@@ -164,12 +173,7 @@ class ClusterSystem(CompiledSystem):
 
         x1, x2 = as_coords(coords1, self.ndim), as_coords(coords2, self.ndim)
         if self.permute:
-            # a lower bound: rotations, inversion and permutations keep the sorted distances
-            # of the atoms from the centre, so two clusters whose sorted radii differ by more
-            # than distance_tol cannot be aligned closer (no alignment needed to say so)
-            r1 = np.sort(np.linalg.norm(x1.reshape(-1, 3) - x1.reshape(-1, 3).mean(0), axis=1))
-            r2 = np.sort(np.linalg.norm(x2.reshape(-1, 3) - x2.reshape(-1, 3).mean(0), axis=1))
-            bound = float(np.linalg.norm(r1 - r2))
+            bound = self.distance_lower_bound(x1, x2)
             if bound > self.distance_tol:
                 return bound
         distance, _ = align_clusters(x1, x2, self.natoms, permute=self.permute,
