@@ -134,3 +134,26 @@ def test_a_worker_killed_mid_job_costs_nothing(tmp_path):
     assert not flag.exists()            # a worker did die
     assert report.failed_jobs == 0      # its job was run again on a fresh pool
     assert _all_connected(path)
+
+
+def test_resumed_growth_equals_uninterrupted(tmp_path):
+    import shutil
+
+    from mlcore.config import parse_input
+    from mlpathsample.grow import grow
+
+    text = ('[system]\nkind = "regression"\nseed = 0\n'
+            '[mlgmin]\nsteps = 40\nruns = 2\nseed = 5\n[mlpathsample]\npairs_per_cycle = 1\n')
+    path = _gmin(tmp_path, text, "reg")
+    shutil.copy(path, tmp_path / "split.h5")
+    shutil.copy(str(path) + ".journal", str(tmp_path / "split.h5") + ".journal")
+    inp = parse_input(text, path=tmp_path / "reg.toml")
+    s, o = inp.mlpathsample, inp.mloptim
+    grow(path, "unconnected", 4, s, o, "serial")
+    grow(tmp_path / "split.h5", "unconnected", 2, s, o, "serial")
+    grow(tmp_path / "split.h5", "unconnected", 2, s, o, "serial")
+    a, b = DatabaseReader(path), DatabaseReader(tmp_path / "split.h5")
+    assert a.n_pairs_tried == 4             # four cycles of one pair: not done after two
+    assert np.array_equal(a.ts().energy, b.ts().energy)
+    assert np.array_equal(a.minima().energy, b.minima().energy)
+    assert a.pairs_tried().min1.tolist() == b.pairs_tried().min1.tolist()
