@@ -24,6 +24,12 @@ def run_main(command, prog_name, argv=None):
     """
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    if not debug:
+        import warnings
+
+        # notices (a stale lock cleared, a torn journal record dropped) as one line each
+        warnings.formatwarning = (lambda message, category, *_a, **_k:
+                                  f"{prog_name}: warning: {message}\n")
     if debug:
         args.remove("--debug")
     try:
