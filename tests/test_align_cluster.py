@@ -5,17 +5,9 @@ import numpy as np
 import pytest
 
 from mlcore.align.cluster import align_clusters, kabsch_rotation, random_rotation
+from shapes import icosahedron13
 
 
-def icosahedron13():
-    phi = (1 + 5 ** 0.5) / 2
-    verts = []
-    for a in (-1, 1):
-        for b in (-1, 1):
-            verts += [(0, a, b * phi), (a, b * phi, 0), (b * phi, 0, a)]
-    verts = np.array(verts, dtype=float)
-    verts /= np.linalg.norm(verts[0])
-    return np.vstack([[0.0, 0.0, 0.0], 1.1 * verts])
 
 
 def truncated_octahedron38():

@@ -6,6 +6,7 @@ from scipy.optimize import minimize
 from kernels.reference import cluster as cluster_ref
 from mlcore.landscape import System
 from mlcore.numderiv import fd_gradient
+from shapes import icosahedron13
 from mlcore.stationary import (
     StationaryInfo,
     characterise,
@@ -97,14 +98,7 @@ def quench(system, x0):
 
 
 def icosahedron():
-    phi = (1 + 5 ** 0.5) / 2
-    verts = []
-    for a in (-1, 1):
-        for b in (-1, 1):
-            verts += [(0, a, b * phi), (a, b * phi, 0), (b * phi, 0, a)]
-    verts = np.array(verts, dtype=float)
-    verts /= np.linalg.norm(verts[0])
-    return np.vstack([[0.0, 0.0, 0.0], 1.1 * verts]).ravel()
+    return icosahedron13().ravel()
 
 
 # --------------------------------------------------------------------------- known spectra
