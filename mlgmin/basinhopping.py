@@ -17,7 +17,9 @@ One step:
 4. otherwise the minimum is recorded and the move accepted by ``accept(E_new, E_old, rng)``;
 5. every ``adjust_every`` steps the step size is multiplied by ``adjust_factor`` when the
    acceptance ratio of the last window was below ``target_acceptance`` and divided by it
-   when above (GMIN's ACCRAT scheme);
+   when above (GMIN's ACCRAT scheme), never beyond ``max_step_size`` (a landscape with few
+   minima accepts nearly every move, and unbounded growth would make the moves, and the
+   quenches after them, ever larger);
 6. after ``reseed_after`` steps without a new lowest minimum the run restarts from a
    random point (the lowest minimum found so far stays recorded).
 """
@@ -118,6 +120,7 @@ class BasinHoppingOptions:
     adjust_every: int = 50
     target_acceptance: float = 0.5
     adjust_factor: float = 0.9
+    max_step_size: float = math.inf
     reseed_after: int = 0
     target_energy: float | None = None
     check_hessian: bool = False
@@ -237,7 +240,8 @@ def advance(system, state: RunState, n_steps: int, options: BasinHoppingOptions,
         if options.adjust_every and state.window_tried >= options.adjust_every:
             ratio = state.window_accepted / state.window_tried
             if ratio > options.target_acceptance:
-                state.step_size /= options.adjust_factor
+                state.step_size = min(state.step_size / options.adjust_factor,
+                                      options.max_step_size)
             elif ratio < options.target_acceptance:
                 state.step_size *= options.adjust_factor
             state.window_tried = state.window_accepted = 0

@@ -64,7 +64,10 @@ def options_from_settings(settings, ndim: int) -> BasinHoppingOptions:
     return BasinHoppingOptions(
         steps=settings.steps, temperature=settings.temperature, step_size=settings.step_size,
         adjust_every=settings.adjust_every, target_acceptance=settings.target_acceptance,
-        adjust_factor=settings.adjust_factor, reseed_after=settings.reseed_after,
+        adjust_factor=settings.adjust_factor,
+        max_step_size=(settings.max_step_size if settings.max_step_size is not None
+                       else 10.0 * settings.step_size),
+        reseed_after=settings.reseed_after,
         target_energy=settings.target_energy, check_hessian=(check == "all"), quench=quench)
 
 

@@ -193,3 +193,12 @@ def test_serial_runs_with_one_seed_write_identical_files(tmp_path):
     a, b = DatabaseReader(tmp_path / "a.h5").minima(), DatabaseReader(tmp_path / "b.h5").minima()
     assert np.array_equal(a.energy, b.energy) and np.array_equal(a.coords, b.coords)
     assert np.array_equal(a.found_by_task, b.found_by_task)
+
+
+def test_step_size_adaptation_is_bounded(tmp_path):
+    # LJ4 has a single minimum: every move is accepted and the step would grow without end
+    inp = _input(tmp_path, '[system]\nkind = "cluster"\nnatoms = 4\n'
+                           '[mlgmin]\nsteps = 400\nruns = 1\nseed = 2\nadjust_every = 10\n'
+                           'step_size = 0.3\nsave = 0\n')
+    report = _run(inp, tmp_path / "lj4.h5")
+    assert report.runs[0].step_size == pytest.approx(3.0)   # 10 x step_size

@@ -79,6 +79,9 @@ class MLGminSettings:
     adjust_factor: float = option(0.9, "step_size is multiplied (acceptance too low) or divided "
                                   "(too high) by this factor.", minimum=0.0, maximum=1.0,
                                   strict_min=True)
+    max_step_size: float | None = option(None, "Largest step_size the adaptation may reach; "
+                                         "not set: 10 times step_size.", minimum=0.0,
+                                         strict_min=True)
     reseed_after: int = option(0, "Restart from a random point after this many steps without a "
                                "new lowest minimum in a run; 0 never.", minimum=0)
     hessian_check: str = option("auto", "Which minima are checked by their Hessian (no "
