@@ -73,6 +73,7 @@ or inconclusive for clustered spectra; prefer the default where one dense Hessia
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -156,6 +157,25 @@ class StationaryInfo:
     def index(self) -> int | None:
         """Number of negative eigenvalues (the Morse index)."""
         return self.n_negative
+
+    def minimum_fields(self) -> dict:
+        """The Hessian columns of a stored minimum: ``log_product``, ``n_zero``,
+        ``n_negative``, with the file's "unknown" values (NaN, -1) where not determined."""
+        return {"log_product": _or(self.log_product, math.nan, float),
+                "n_zero": _or(self.n_zero, -1, int),
+                "n_negative": _or(self.n_negative, -1, int)}
+
+    def ts_fields(self) -> dict:
+        """The Hessian columns of a stored transition state: ``neg_eigenvalue`` (the lowest
+        non-zero eigenvalue), ``log_product`` (over the positive eigenvalues), ``n_zero``."""
+        return {"neg_eigenvalue": _or(self.lowest_nonzero, math.nan, float),
+                "log_product": _or(self.log_product_positive, math.nan, float),
+                "n_zero": _or(self.n_zero, -1, int)}
+
+
+def _or(value, unknown, kind):
+    """``kind(value)``, or ``unknown`` where the value was not determined (None)."""
+    return unknown if value is None else kind(value)
 
 
 def classify_eigenvalues(eigenvalues, n_expected: int, zero_tol: float = DEFAULT_ZERO_TOL,

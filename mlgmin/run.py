@@ -10,11 +10,10 @@ minima that one uninterrupted job would.
 from __future__ import annotations
 
 import math
-import os
 import time
 from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -296,10 +295,7 @@ def finish_lowest(db, system, settings) -> None:
         res = minimize(system, minima.coords[row], tol=q.tight_tol, M=q.M, max_step=q.max_step,
                        max_rise=q.max_rise, max_iter=q.max_iter, H0=q.H0)
         info = characterise(system, res.coords)
-        fields = dict(n_zero=int(info.n_zero if info.n_zero is not None else -1),
-                      n_negative=int(info.n_negative if info.n_negative is not None else -1),
-                      log_product=float(info.log_product if info.log_product is not None
-                                        else math.nan))
+        fields = info.minimum_fields()
         if res.success and abs(res.energy - minima.energy[row]) <= 10 * system.energy_tol:
             fields.update(energy=float(res.energy), coords=res.coords)
         db.update_minimum(min_id, **fields)

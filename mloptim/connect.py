@@ -98,12 +98,11 @@ def connect_pair(system, coords_a, coords_b, settings, attempt: int = 0) -> Pair
                <= system.distance_tol for q in (minus, plus)):
             outcome.n_rejected += 1
             continue
-        lp = info.log_product_positive
+        fields = info.ts_fields()
         outcome.found.append(FoundTS(
             energy=float(ts.energy), coords=np.array(ts.coords),
-            eigenvalue=float(info.lowest_nonzero),
-            log_product=float(lp) if lp is not None else math.nan,
-            n_zero=int(info.n_zero) if info.n_zero is not None else -1,
+            eigenvalue=fields["neg_eigenvalue"], log_product=fields["log_product"],
+            n_zero=fields["n_zero"],
             minus=(float(minus.energy), np.array(minus.coords)),
             plus=(float(plus.energy), np.array(plus.coords))))
     outcome.message = (f"{len(outcome.found)} transition state(s) from "

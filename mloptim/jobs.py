@@ -37,10 +37,7 @@ def minimum_info(system, coords) -> MinimumInfo:
     if system.ndim > CHARACTERISE_LIMIT:
         return MinimumInfo()
     info = characterise(system, coords)
-    return MinimumInfo(
-        log_product=float(info.log_product) if info.log_product is not None else math.nan,
-        n_zero=int(info.n_zero) if info.n_zero is not None else -1,
-        n_negative=int(info.n_negative) if info.n_negative is not None else -1)
+    return MinimumInfo(**info.minimum_fields())
 
 
 def connect_pair_checked(system, coords_a, coords_b, settings, attempt: int = 0) -> CheckedOutcome:

@@ -5,9 +5,7 @@ alone writes) and returns a report; a notebook can call them as the command line
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -81,12 +79,8 @@ def single_ended(path, start_coords, settings, argv=None, input_text: str = "") 
 
         ids = [store_minimum(db, r.energy, r.coords, minimum_info(system, r.coords))[0]
                for r in (minus, plus)]
-        lp = info.log_product_positive
-        ts_id, _ = db.add_ts(ts.energy, ts.coords, ids[0], ids[1],
-                             neg_eigenvalue=float(info.lowest_nonzero),
-                             log_product=float(lp) if lp is not None else math.nan,
-                             n_zero=int(info.n_zero if info.n_zero is not None else -1),
-                             n_negative=1)
+        ts_id, _ = db.add_ts(ts.energy, ts.coords, ids[0], ids[1], n_negative=1,
+                             **info.ts_fields())
         db.end_run(status="finished")
     return TSReport(True, ts_id, float(ts.energy), float(info.lowest_nonzero),
                     (ids[0], ids[1]), "transition state stored")
@@ -139,7 +133,6 @@ def path_profile(path, ts_id: int, settings, step: float | None = None):
 
 
 def _lowest_eigenvector(system, coords) -> np.ndarray:
-    from mloptim.ts_search import find_transition_state  # noqa: F401  (same module family)
     from mlcore.stationary import characterise
 
     info = characterise(system, coords, with_vectors=True)
