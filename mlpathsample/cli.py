@@ -66,15 +66,24 @@ def grow(file, strategy, cycles, pairs_per_cycle, executor, seed, input_file):
 @click.argument("file", metavar="FILE.h5", type=click.Path(dir_okay=False))
 @click.option("--A", "a_ids", required=True, help="Minimum ids of state A, e.g. 1,2.")
 @click.option("--B", "b_ids", required=True, help="Minimum ids of state B.")
-@click.option("--temperature", required=True, type=click.FloatRange(0, None, min_open=True),
-              help="Temperature (energy units, k_B = 1).")
+@click.option("--temperature", type=click.FloatRange(0, None, min_open=True),
+              help="Temperature (energy units, k_B = 1; default: [mlpathsample] temperature).")
+@click.option("--input", "input_file", type=click.Path(dir_okay=False),
+              help="Input file whose [mlpathsample] temperature is used (default: the input "
+                   "stored with the file's first run).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON on stdout.")
-def rates(file, a_ids, b_ids, temperature, as_json):
+def rates(file, a_ids, b_ids, temperature, input_file, as_json):
     """Rate constants A<-B and B<-A by graph transformation (harmonic TST)."""
     import json
 
     from mlpathsample.rates import run_rates
 
+    if temperature is None:
+        from mlcore.database import DatabaseReader
+        from mlcore.session import program_settings
+
+        settings, _ = program_settings("mlpathsample", DatabaseReader(file), file, input_file)
+        temperature = settings.temperature
     result = run_rates(file, _ids(a_ids, "--A"), _ids(b_ids, "--B"), temperature)
     if as_json:
         click.echo(json.dumps(result, indent=2, allow_nan=True))

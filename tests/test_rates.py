@@ -263,6 +263,40 @@ def test_run_rates_on_a_file_is_json_safe(tmp_path):
     assert math.isclose(back["detailed_balance_SS"], 1.0, rel_tol=1e-10)
 
 
+def test_rates_command_takes_the_temperature_from_the_input(tmp_path, capsys):
+    """``mlpathsample rates`` without --temperature uses [mlpathsample] temperature of
+    --input (else the default 1.0); --temperature wins over both."""
+    from mlpathsample.cli import main
+
+    rng = np.random.default_rng(8)
+    net = random_network(rng, 7, 3, dead_end_chain=0, duplicates=0, self_ts=0)
+    path = tmp_path / "net.h5"
+    with Database.create(path, {"kind": "regression", "seed": 0}, ndim=2,
+                         identity=lambda *a: False, energy_tol=0.0) as db:
+        for k in range(len(net["min_energy"])):
+            db.add_minimum(net["min_energy"][k], rng.normal(size=2),
+                           log_product=net["min_log_product"][k],
+                           symmetry_order=int(net["min_order"][k]))
+        for k in range(len(net["ts_energy"])):
+            db.add_ts(net["ts_energy"][k], rng.normal(size=2), int(net["min1"][k]),
+                      int(net["min2"][k]), log_product=net["ts_log_product"][k],
+                      symmetry_order=int(net["ts_order"][k]))
+    inp = tmp_path / "in.toml"
+    inp.write_text('[system]\nkind = "regression"\n[mlpathsample]\ntemperature = 0.3\n')
+
+    def k_ab(*extra):
+        with pytest.raises(SystemExit) as exc:
+            main(["rates", str(path), "--A", "1", "--B", "3", "--json", *extra])
+        assert exc.value.code in (0, None)
+        return json.loads(capsys.readouterr().out)["k_AB"]
+
+    assert k_ab("--input", str(inp)) == ngt_rates(net, [1], [3], 0.3).k_AB_NSS
+    assert k_ab() == ngt_rates(net, [1], [3], 1.0).k_AB_NSS
+    assert k_ab("--input", str(inp), "--temperature", "0.7") == \
+        ngt_rates(net, [1], [3], 0.7).k_AB_NSS
+    assert ngt_rates(net, [1], [3], 0.3).k_AB_NSS != ngt_rates(net, [1], [3], 1.0).k_AB_NSS
+
+
 @pytest.mark.parametrize("dense_degree, dense_max", [(1, 4000), (3, 4000), (1, 6), (10**9, 0)])
 def test_dense_core_switch_gives_the_same_rates(monkeypatch, dense_degree, dense_max):
     """The dense elimination of a filled-in core (from the start, part-way, refused for

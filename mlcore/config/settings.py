@@ -217,8 +217,10 @@ class MLPathsampleSettings:
     cycles: int = option(10, "Cycles of pair selection, connect jobs and merging.", minimum=1)
     pairs_per_cycle: int = option(4, "Connect jobs per cycle (PATHSAMPLE CONNECTPAIRS).",
                                   minimum=1)
-    temperature: float = option(1.0, "Temperature of rates and of the untrap barrier "
-                                "criterion (energy units).", minimum=0.0, strict_min=True)
+    temperature: float = option(1.0, "Temperature of the rate constants of `mlpathsample "
+                                "rates` when --temperature is not given (energy units). Pair "
+                                "choice does not use it: untrap ranks by barrier over energy, "
+                                "as PATHSAMPLE.", minimum=0.0, strict_min=True)
     seed: int | None = option(None, "Seed of the random numbers; not set: drawn from the "
                               "operating system and recorded.", minimum=0)
     executor: str = _executor_option()
