@@ -4,7 +4,9 @@ Two parts:
 
 ``jobs``
     Connect jobs per minute on the regression landscape (20 data points; basin-hopping and
-    'unconnected' growth first, not timed) with one and with two local worker processes
+    'unconnected' growth first, not timed) and on a triatomic-network landscape (4 tanh
+    hidden nodes, 1,000 training sequences, 33 parameters; 300 basin-hopping steps first,
+    not timed) with one and with two local worker processes
     (``processes:1`` versus ``processes:2``).  The same fixed list of pairs (every pair of
     the lowest minima, each connect job deterministic given its pair) is submitted to each
     executor, exactly the task ``grow`` submits
@@ -22,7 +24,7 @@ Two parts:
     exponent ``log(ratio) / log(4)`` is printed.
 
 Run:  .venv/bin/python benchmarks/bench_grow.py [--quick] [--part jobs|choice|all]
-                                                [--jobs 24] [--sizes 5000,20000]
+          [--landscape regression|triatomic-nn|both] [--jobs 24] [--sizes 5000,20000]
 """
 from __future__ import annotations
 
@@ -44,27 +46,35 @@ from mlcore.landscape import System
 
 REGRESSION = ('[system]\nkind = "regression"\nnpoints = 20\n'
               '[mlgmin]\nsteps = 100\nruns = 2\nseed = 5\n')
+TRIATOMIC_NN = ('[system]\nkind = "nn"\nhidden = 4\nlam = 1e-4\n'
+                '[system.data]\nkind = "triatomic"\nfeatures = "initial"\n'
+                'n_sequences = 2000\nn_train = 1000\nn_test = 1000\nseed = 0\n'
+                '[mlgmin]\nsteps = 150\nruns = 2\nseed = 1\ntemperature = 1e-4\n'
+                'step_size = 0.5\n[mlgmin.quench]\nM = 10\nmax_step = 0.5\n')
 
 
 # ---------------------------------------------------------------------------- jobs
-def regression_network(directory: str) -> str:
-    """Basin-hopping and 'unconnected' growth on the regression landscape (not timed)."""
+def landscape_network(directory: str, landscape: str) -> str:
+    """A file of minima to connect (not timed): basin-hopping on ``landscape``, and for
+    the regression landscape 'unconnected' growth as well."""
     from mlcore.config import apply_overrides, parse_input
     from mlgmin.run import run
     from mlpathsample.grow import grow
 
-    inp_path = os.path.join(directory, "reg.toml")
+    text = REGRESSION if landscape == "regression" else TRIATOMIC_NN
+    inp_path = os.path.join(directory, f"{landscape}.toml")
     with open(inp_path, "w") as fh:
-        fh.write(REGRESSION)
-    inp = parse_input(REGRESSION, path=inp_path)
-    out = os.path.join(directory, "reg.h5")
+        fh.write(text)
+    inp = parse_input(text, path=inp_path)
+    out = os.path.join(directory, f"{landscape}.h5")
     run(inp, apply_overrides(inp.mlgmin, "mlgmin", {"executor": "serial"}), out)
-    grow(out, "unconnected", 20, inp.mlpathsample, inp.mloptim, "serial", 0)
+    if landscape == "regression":
+        grow(out, "unconnected", 20, inp.mlpathsample, inp.mloptim, "serial", 0)
     return out
 
 
-def job_pairs(path: str, n_jobs: int) -> list:
-    """``n_jobs`` pairs of minima (lowest first), as coordinates."""
+def job_pairs(path: str, n_jobs: int) -> tuple[list, int]:
+    """``n_jobs`` pairs of minima (lowest first), as coordinates; and the number of minima."""
     from mlcore.database import DatabaseReader
 
     minima = DatabaseReader(path).minima()
@@ -74,7 +84,7 @@ def job_pairs(path: str, n_jobs: int) -> list:
         raise SystemExit(f"{path}: needs at least two minima")
     # a file with few minima repeats its pairs: this measures throughput, not discovery
     pairs = [pairs[k % len(pairs)] for k in range(n_jobs)]
-    return [(minima.coords[i], minima.coords[j]) for i, j in pairs]
+    return [(minima.coords[i], minima.coords[j]) for i, j in pairs], len(order)
 
 
 def timed_connect(system, coords_a, coords_b, optim) -> tuple[int, float, float]:
@@ -116,10 +126,11 @@ def connect_rate(path: str, pairs: list, workers: int) -> dict:
             "concurrency": wall / elapsed, "core_share": cpu / wall, "cpu_seconds": cpu}
 
 
-def bench_jobs(n_jobs: int, repeat: int, file: str | None = None) -> dict:
+def bench_jobs(n_jobs: int, repeat: int, file: str | None = None,
+               landscape: str = "regression") -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        path = file or regression_network(tmp)
-        pairs = job_pairs(path, n_jobs)
+        path = file or landscape_network(tmp, landscape)
+        pairs, n_minima = job_pairs(path, n_jobs)
         best = {}
         for _ in range(repeat):
             for workers in (1, 2):
@@ -127,8 +138,10 @@ def bench_jobs(n_jobs: int, repeat: int, file: str | None = None) -> dict:
                 if workers not in best or row["seconds"] < best[workers]["seconds"]:
                     best[workers] = row
     speedup = best[2]["jobs_per_minute"] / best[1]["jobs_per_minute"]
-    where = f"{file}" if file else "the regression landscape (20 points)"
-    print(f"connect jobs on {where}: {len(pairs)} jobs, "
+    where = file or {"regression": "the regression landscape (20 points)",
+                      "triatomic-nn": "a triatomic network (4 hidden nodes, 1000 sequences)"
+                      }[landscape]
+    print(f"connect jobs on {where}, pairs of its {n_minima} minima: {len(pairs)} jobs, "
           f"best of {repeat}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     print(format_table([best[1], best[2]], [("workers", "workers"), ("jobs", "jobs"),
                                             ("seconds", "seconds"),
@@ -147,7 +160,8 @@ def bench_jobs(n_jobs: int, repeat: int, file: str | None = None) -> dict:
               "the cores); the speed-up then measures the machine's load, not the suite. "
               f"Jobs in flight with 2 workers: {best[2]['concurrency']:.2f} (2 = no idle "
               "worker)")
-    return {"one": best[1], "two": best[2], "speedup": speedup, "free_core_estimate": free}
+    return {"landscape": file or landscape, "one": best[1], "two": best[2], "speedup": speedup,
+            "free_core_estimate": free}
 
 
 # ---------------------------------------------------------------------------- choice
@@ -264,16 +278,22 @@ def main(argv=None) -> dict:
     parser.add_argument("--sizes", default="5000,20000", help="network sizes (minima)")
     parser.add_argument("--repeat", type=int, default=2, help="timed repetitions (best)")
     parser.add_argument("--json", help="also write the results to this JSON file")
+    parser.add_argument("--landscape", choices=["regression", "triatomic-nn", "both"],
+                        default="both", help="built-in landscapes of the jobs part")
     parser.add_argument("--file", help="time connect jobs between the minima of this "
-                        "stationary-point file (e.g. a triatomic network's) instead of the "
-                        "built-in regression network")
+                        "stationary-point file instead of the built-in landscapes")
     args = parser.parse_args(argv)
     quick = quick_mode(args.quick)
     print(thread_note(with_clock=False))
     result = {}
     if args.part in ("jobs", "all"):
-        result["jobs"] = bench_jobs(6 if quick else args.jobs, 1 if quick else args.repeat,
-                                    args.file)
+        names = ([args.file] if args.file else ["regression", "triatomic-nn"]
+                 if args.landscape == "both" else [args.landscape])
+        result["jobs"] = []
+        for name in names:
+            result["jobs"].append(bench_jobs(
+                6 if quick else args.jobs, 1 if quick else args.repeat, args.file,
+                "regression" if args.file else name))
     if args.part in ("choice", "all"):
         sizes = [500, 2000] if quick else [int(s) for s in args.sizes.split(",")]
         result["choice"] = bench_choice(sizes, 1 if quick else args.repeat)
