@@ -37,7 +37,8 @@ def _ids(text, option):
               help="Connect jobs per cycle.")
 @click.option("--executor", metavar="SPEC",
               help="serial, processes[:N] (default), dask or dask:ADDRESS_OR_SCHEDULER_FILE.")
-@click.option("--seed", type=int, help="Seed of the random pair choices.")
+@click.option("--seed", type=int, help="Seed of the random pair choices (default: continue the "
+              "file's last random growth, else a new seed, recorded).")
 @click.option("--input", "input_file", type=click.Path(dir_okay=False),
               help="Input file with [mlpathsample] and [mloptim] sections (default: the input "
                    "stored with the file's first run).")

@@ -498,9 +498,9 @@ def grow(path, strategy: str, cycles: int, settings, optim_settings, executor_sp
     if strategy not in STRATEGIES:
         raise InputError(f"--strategy {strategy}: unknown (available: {', '.join(STRATEGIES)})")
     _, system = load_system(path)
-    rng = np.random.default_rng(seed)
     report = GrowReport(0, 0, 0, 0, 0, 0, 0, 0)
     with Database.open_writer(path, identity=system, program="mlpathsample") as db:
+        rng, seed = _random_pairs_generator(db, seed)
         db.begin_run("mlpathsample", argv, input_text, seed)
         ts = db.ts()
         comps = _Components(db.n_minima, ts.min1, ts.min2)
@@ -537,6 +537,9 @@ def grow(path, strategy: str, cycles: int, settings, optim_settings, executor_sp
                         for (a, b), res in zip(pairs, results):
                             if res is not None:
                                 _record(db, a, b, res, comps, was_joined[a, b], report)
+                    if strategy == "random":
+                        db.save_state(RANDOM_STATE_KEY, {"seed": seed,
+                                                         "state": rng.bit_generator.state})
                     db.commit()
             status = "finished"
         except KeyboardInterrupt:
@@ -552,6 +555,29 @@ def grow(path, strategy: str, cycles: int, settings, optim_settings, executor_sp
                                          for i in range(1, db.n_minima + 1))
             db.end_run(status=status)
     return report
+
+
+RANDOM_STATE_KEY = "mlpathsample/random"
+
+
+def _random_pairs_generator(db, seed: int | None) -> tuple[np.random.Generator, int]:
+    """The generator of the random strategy and its seed.
+
+    A file whose last random growth used the same seed (or any seed, when ``seed`` is None)
+    continues that generator where its last committed cycle left it, so growth run in
+    pieces picks the pairs one uninterrupted run would.  Otherwise a new generator: from
+    ``seed``, or from a seed drawn from the operating system (returned, to be recorded).
+    """
+    saved = db.load_state(RANDOM_STATE_KEY)
+    if saved is not None:
+        scalars = saved[0]
+        if seed is None or int(seed) == int(scalars["seed"]):
+            rng = np.random.Generator(np.random.PCG64())
+            rng.bit_generator.state = scalars["state"]
+            return rng, int(scalars["seed"])
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy % (2**63))
+    return np.random.default_rng(seed), int(seed)
 
 
 class _Pool:

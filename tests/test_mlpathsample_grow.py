@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from mlcore.config import apply_overrides, parse_input
 from mlcore.database import DatabaseReader
@@ -136,24 +137,80 @@ def test_a_worker_killed_mid_job_costs_nothing(tmp_path):
     assert _all_connected(path)
 
 
-def test_resumed_growth_equals_uninterrupted(tmp_path):
+def _same_network(a, b):
+    a, b = DatabaseReader(a), DatabaseReader(b)
+    assert a.n_minima == b.n_minima and a.n_ts == b.n_ts
+    assert np.array_equal(a.minima().energy, b.minima().energy)
+    assert np.array_equal(a.minima().coords, b.minima().coords)
+    assert np.array_equal(a.ts().energy, b.ts().energy)
+    assert a.ts().min1.tolist() == b.ts().min1.tolist()
+    assert a.ts().min2.tolist() == b.ts().min2.tolist()
+    ta, tb = a.pairs_tried(), b.pairs_tried()
+    assert (ta.min1.tolist(), ta.min2.tolist(), ta.outcome.tolist()) == \
+        (tb.min1.tolist(), tb.min2.tolist(), tb.outcome.tolist())
+
+
+REGRESSION_GROW = ('[system]\nkind = "regression"\nseed = 0\n'
+                   '[mlgmin]\nsteps = 40\nruns = 2\nseed = 5\n'
+                   '[mlpathsample]\npairs_per_cycle = 1\n')
+
+
+@pytest.mark.parametrize("strategy", ["unconnected", "random"])
+def test_resumed_growth_equals_uninterrupted(tmp_path, strategy):
+    """Four cycles in one run, or two and two: the same file (the random strategy's
+    generator is saved with every cycle and continued)."""
     import shutil
 
-    from mlcore.config import parse_input
     from mlpathsample.grow import grow
 
-    text = ('[system]\nkind = "regression"\nseed = 0\n'
-            '[mlgmin]\nsteps = 40\nruns = 2\nseed = 5\n[mlpathsample]\npairs_per_cycle = 1\n')
-    path = _gmin(tmp_path, text, "reg")
+    path = _gmin(tmp_path, REGRESSION_GROW, "reg")
     shutil.copy(path, tmp_path / "split.h5")
     shutil.copy(str(path) + ".journal", str(tmp_path / "split.h5") + ".journal")
-    inp = parse_input(text, path=tmp_path / "reg.toml")
+    inp = parse_input(REGRESSION_GROW, path=tmp_path / "reg.toml")
     s, o = inp.mlpathsample, inp.mloptim
-    grow(path, "unconnected", 4, s, o, "serial")
-    grow(tmp_path / "split.h5", "unconnected", 2, s, o, "serial")
-    grow(tmp_path / "split.h5", "unconnected", 2, s, o, "serial")
-    a, b = DatabaseReader(path), DatabaseReader(tmp_path / "split.h5")
-    assert a.n_pairs_tried == 4             # four cycles of one pair: not done after two
-    assert np.array_equal(a.ts().energy, b.ts().energy)
-    assert np.array_equal(a.minima().energy, b.minima().energy)
-    assert a.pairs_tried().min1.tolist() == b.pairs_tried().min1.tolist()
+    grow(path, strategy, 4, s, o, "serial", 11)
+    grow(tmp_path / "split.h5", strategy, 2, s, o, "serial", 11)
+    grow(tmp_path / "split.h5", strategy, 2, s, o, "serial", 11)
+    assert DatabaseReader(path).n_pairs_tried == 4   # four cycles of one pair: not done
+    _same_network(path, tmp_path / "split.h5")
+    if strategy == "random":    # a new seed starts a new sequence of pairs
+        shutil.copy(path, tmp_path / "other.h5")
+        shutil.copy(str(path) + ".journal", str(tmp_path / "other.h5") + ".journal")
+        grow(path, strategy, 2, s, o, "serial", 11)
+        grow(tmp_path / "other.h5", strategy, 2, s, o, "serial", 12)
+        assert (DatabaseReader(path).pairs_tried().min1.tolist()
+                != DatabaseReader(tmp_path / "other.h5").pairs_tried().min1.tolist())
+
+
+def test_growth_killed_and_run_again_equals_uninterrupted(tmp_path):
+    """SIGKILL to ``mlpathsample grow`` after its second committed cycle; the same command
+    run again until every minimum is connected gives the file of an uninterrupted run."""
+    import os
+    import shutil
+    import signal
+    import time
+
+    path = _gmin(tmp_path, REGRESSION_GROW, "reg")
+    (tmp_path / "killed.h5").write_bytes(path.read_bytes())
+    shutil.copy(str(path) + ".journal", str(tmp_path / "killed.h5") + ".journal")
+    command = ["grow", "--strategy", "unconnected", "--cycles", "60", "--executor", "serial",
+               "--pairs", "1"]
+    proc = subprocess.Popen([MLPATHSAMPLE, command[0], str(tmp_path / "killed.h5"),
+                             *command[1:]], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if DatabaseReader(tmp_path / "killed.h5").n_pairs_tried >= 2:
+            break
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    killed_at = DatabaseReader(tmp_path / "killed.h5").n_pairs_tried
+    assert killed_at >= 2
+    for target in (tmp_path / "killed.h5", path):
+        res = subprocess.run([MLPATHSAMPLE, command[0], str(target), *command[1:]],
+                             capture_output=True, text=True, check=False)
+        assert res.returncode == 0, res.stderr
+    assert DatabaseReader(path).n_pairs_tried > killed_at   # the kill came before the end
+    assert _all_connected(path)
+    _same_network(path, tmp_path / "killed.h5")
