@@ -32,7 +32,8 @@ def cli(input_file, output, steps, runs, seed, executor, temperature, target_ene
     from pathlib import Path
 
     from mlcore.config import apply_overrides, load_input
-    from mlgmin.report import ProgressLine, format_report
+    from mlcore.progress import terminal_progress
+    from mlgmin.report import format_report, progress_text
     from mlgmin.run import run
 
     inp = load_input(input_file)
@@ -40,8 +41,7 @@ def cli(input_file, output, steps, runs, seed, executor, temperature, target_ene
         "steps": steps, "runs": runs, "seed": seed, "executor": executor,
         "temperature": temperature, "target_energy": target_energy, "time_limit": time_limit})
     out = Path(output) if output else inp.default_output()
-    show = not quiet and sys.stderr.isatty()
-    line = ProgressLine(settings.steps * settings.runs) if show else None
+    line = terminal_progress(progress_text(settings.steps * settings.runs), quiet)
     try:
         report = run(inp, settings, out, resume=resume, argv=sys.argv, progress=line)
     finally:

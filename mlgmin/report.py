@@ -1,41 +1,19 @@
 """What ``mlgmin`` shows a person: a progress line on a terminal and the closing table."""
 from __future__ import annotations
 
-import sys
-import time
 
+def progress_text(total_steps: int):
+    """The text of ``mlgmin``'s progress line for a :class:`mlgmin.run.RunReport`."""
+    total = max(1, int(total_steps))
 
-class ProgressLine:
-    """A one-line progress display on standard error, rewritten in place (terminals only).
-
-    Called with a :class:`mlgmin.run.RunReport` after every stored chunk.
-    """
-
-    def __init__(self, total_steps: int, stream=None, min_interval: float = 0.2):
-        self.total = max(1, int(total_steps))
-        self.stream = stream or sys.stderr
-        self.min_interval = min_interval
-        self._last = 0.0
-        self._shown = False
-
-    def __call__(self, report) -> None:
-        now = time.monotonic()
-        if now - self._last < self.min_interval:
-            return
-        self._last = now
+    def describe(report) -> str:
         done = sum(s.step for s in report.runs)
         best = min((s.best_energy for s in report.runs), default=float("nan"))
         rate = report.quenches / report.seconds if report.seconds > 0 else 0.0
-        text = (f"\rmlgmin: step {done}/{self.total} ({100.0 * done / self.total:5.1f}%)  "
-                f"lowest {best:.8g}  minima {report.n_minima}  {rate:.0f} quenches/s ")
-        self.stream.write(text)
-        self.stream.flush()
-        self._shown = True
+        return (f"mlgmin: step {done}/{total} ({100.0 * done / total:5.1f}%)  "
+                f"lowest {best:.8g}  minima {report.n_minima}  {rate:.0f} quenches/s")
 
-    def close(self) -> None:
-        if self._shown:
-            self.stream.write("\n")
-            self.stream.flush()
+    return describe
 
 
 def format_report(report, inp=None) -> str:

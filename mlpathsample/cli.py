@@ -46,7 +46,9 @@ def grow(file, strategy, cycles, pairs_per_cycle, executor, seed, input_file):
     """Grow the network: pick pairs, connect them in parallel, merge."""
     from mlcore.config import apply_overrides
     from mlcore.session import load_system, program_settings
+    from mlcore.progress import terminal_progress
     from mlpathsample.grow import grow as run_grow
+    from mlpathsample.grow import progress_text
 
     reader, _ = load_system(file)
     settings, text = program_settings("mlpathsample", reader, file, input_file)
@@ -54,8 +56,13 @@ def grow(file, strategy, cycles, pairs_per_cycle, executor, seed, input_file):
     settings = apply_overrides(settings, "mlpathsample", {
         "strategy": strategy, "cycles": cycles, "pairs_per_cycle": pairs_per_cycle,
         "executor": executor, "seed": seed})
-    report = run_grow(file, settings.strategy, settings.cycles, settings, optim,
-                      settings.executor, settings.seed, sys.argv, text)
+    line = terminal_progress(progress_text)
+    try:
+        report = run_grow(file, settings.strategy, settings.cycles, settings, optim,
+                          settings.executor, settings.seed, sys.argv, text, line)
+    finally:
+        if line is not None:
+            line.close()
     click.echo(f"mlpathsample grow: {report.cycles} cycle(s), {report.jobs} connect job(s) "
                f"({report.failed_jobs} failed); {report.new_minima} new minima, {report.new_ts} "
                f"new transition states; the file has {report.n_minima} minima, {report.n_ts} "

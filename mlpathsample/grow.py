@@ -84,8 +84,15 @@ class _Components:
 
 def pairs_unconnected(db, system, components: _Components, count: int, busy: set,
                       max_tries: int = 3) -> list:
-    """Up to ``count`` pairs (outside the global minimum's component, nearest inside it);
-    a pair is tried again (with a denser band) until it has been tried ``max_tries`` times."""
+    """Up to ``count`` pairs (a minimum outside the global minimum's component, the nearest
+    minimum inside it), lowest outside minima first.
+
+    Each outside minimum is in one pair per cycle, and the pairs come from different
+    outside components while there are enough of them (one job joins a whole component);
+    an inside minimum may be the partner of several (early on the global minimum is the only
+    one).  A pair is tried again (with a denser band) until it has been tried ``max_tries``
+    times.
+    """
     energies = db.minima().energy
     n = len(energies)
     if n < 2:
@@ -97,21 +104,25 @@ def pairs_unconnected(db, system, components: _Components, count: int, busy: set
                      key=lambda i: energies[i - 1])
     coords = db.minima().coords
     pairs = []
-    for m in outside:
-        if len(pairs) >= count:
-            break
-        if m in busy:
-            continue
-        best, best_d = None, math.inf
-        for j in inside:
-            if j in busy or db.tried(m, j) >= max_tries:
+    used_components: set = set()
+    for distinct in (True, False):
+        for m in outside:
+            if len(pairs) >= count:
+                return pairs
+            comp = components.find(m)
+            if m in busy or (distinct and comp in used_components):
                 continue
-            d = float(system.distance(coords[m - 1], coords[j - 1]))
-            if d < best_d:
-                best, best_d = j, d
-        if best is not None:
-            pairs.append((m, best))
-            busy.update((m, best))
+            best, best_d = None, math.inf
+            for j in inside:
+                if db.tried(m, j) >= max_tries:
+                    continue
+                d = float(system.distance(coords[m - 1], coords[j - 1]))
+                if d < best_d:
+                    best, best_d = j, d
+            if best is not None:
+                pairs.append((m, best))
+                busy.update((m, best))
+                used_components.add(comp)
     return pairs
 
 
@@ -489,8 +500,13 @@ class GrowReport:
 
 
 def grow(path, strategy: str, cycles: int, settings, optim_settings, executor_spec: str,
-         seed: int | None = None, argv=None, input_text: str = "") -> GrowReport:
-    """Run ``cycles`` cycles of pair selection, parallel connect jobs and merging."""
+         seed: int | None = None, argv=None, input_text: str = "",
+         progress=None) -> GrowReport:
+    """Run ``cycles`` cycles of pair selection, parallel connect jobs and merging.
+
+    ``progress(report, cycles)``, if given, is called after every committed cycle (a
+    terminal's progress line); ``report`` is the :class:`GrowReport` so far.
+    """
     from mlcore.database import Database
     from mlcore.session import load_system
     from mloptim.jobs import connect_pair_checked
@@ -541,6 +557,9 @@ def grow(path, strategy: str, cycles: int, settings, optim_settings, executor_sp
                         db.save_state(RANDOM_STATE_KEY, {"seed": seed,
                                                          "state": rng.bit_generator.state})
                     db.commit()
+                    if progress is not None:
+                        report.n_minima, report.n_ts = db.n_minima, db.n_ts
+                        progress(report, cycles)
             status = "finished"
         except KeyboardInterrupt:
             status = "interrupted"
@@ -578,6 +597,13 @@ def _random_pairs_generator(db, seed: int | None) -> tuple[np.random.Generator, 
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % (2**63))
     return np.random.default_rng(seed), int(seed)
+
+
+def progress_text(report: GrowReport, cycles: int) -> str:
+    """The text of ``mlpathsample grow``'s progress line."""
+    return (f"mlpathsample grow: cycle {report.cycles}/{cycles}  jobs {report.jobs} "
+            f"({report.failed_jobs} failed)  new minima {report.new_minima}  new TS "
+            f"{report.new_ts}  file {report.n_minima} minima, {report.n_ts} TS")
 
 
 class _Pool:

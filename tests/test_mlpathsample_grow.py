@@ -168,7 +168,12 @@ def test_resumed_growth_equals_uninterrupted(tmp_path, strategy):
     shutil.copy(str(path) + ".journal", str(tmp_path / "split.h5") + ".journal")
     inp = parse_input(REGRESSION_GROW, path=tmp_path / "reg.toml")
     s, o = inp.mlpathsample, inp.mloptim
-    grow(path, strategy, 4, s, o, "serial", 11)
+    seen = []
+    grow(path, strategy, 4, s, o, "serial", 11,
+         progress=lambda report, cycles: seen.append((report.cycles, cycles, report.n_minima,
+                                                      report.jobs)))
+    assert [(c, n, j) for c, n, _, j in seen] == [(1, 4, 1), (2, 4, 2), (3, 4, 3), (4, 4, 4)]
+    assert seen[-1][2] == DatabaseReader(path).n_minima
     grow(tmp_path / "split.h5", strategy, 2, s, o, "serial", 11)
     grow(tmp_path / "split.h5", strategy, 2, s, o, "serial", 11)
     assert DatabaseReader(path).n_pairs_tried == 4   # four cycles of one pair: not done

@@ -20,10 +20,12 @@ from mlcore.config import apply_overrides, parse_input
 from mlcore.database import Database, DatabaseReader
 from mlcore.landscape import System
 from mlpathsample.grow import (
+    _Components,
     _edge_graph,
     barriers_to_global_minimum,
     best_path,
     pairs_shortcut,
+    pairs_unconnected,
     pairs_untrap,
     shortcut_segments,
     untrap_ranking,
@@ -54,6 +56,40 @@ def _network(path, minima, ts, tried=()):
         db.add_tried_pair(a, b, outcome)
     db.commit()
     return db
+
+
+# ---------------------------------------------------------------------------- unconnected
+UNCONNECTED_MINIMA = [(0.0, (0.0, 0.0)), (1.0, (1.0, 0.0)), (2.0, (5.0, 0.0)),
+                      (1.5, (5.5, 0.0)), (3.0, (-2.0, 0.0)), (0.5, (0.5, 0.0))]
+UNCONNECTED_TS = [(5.0, 3, 4), (4.0, 1, 6)]     # components {1, 6} {3, 4} {2} {5}
+
+
+def _unconnected_pairs(tmp_path, count, busy=(), tried=()):
+    import uuid
+
+    db = _network(tmp_path / f"{uuid.uuid4().hex}.h5", UNCONNECTED_MINIMA, UNCONNECTED_TS,
+                  tried)
+    try:
+        ts = db.ts()
+        comps = _Components(db.n_minima, ts.min1, ts.min2)
+        return pairs_unconnected(db, Plane(), comps, count, set(busy), 3)
+    finally:
+        db.close()
+
+
+def test_unconnected_pairs_lowest_outside_minimum_with_nearest_inside(tmp_path):
+    """One pair per outside component first (lowest minimum of it first), then the rest;
+    partners inside the global minimum's component may repeat."""
+    assert _unconnected_pairs(tmp_path, 2) == [(2, 6), (4, 6)]
+    assert _unconnected_pairs(tmp_path, 4) == [(2, 6), (4, 6), (5, 1), (3, 6)]
+    assert _unconnected_pairs(tmp_path, 9) == [(2, 6), (4, 6), (5, 1), (3, 6)]
+
+
+def test_unconnected_pairs_skip_busy_and_exhausted_pairs(tmp_path):
+    assert _unconnected_pairs(tmp_path, 2, busy={2}) == [(4, 6), (5, 1)]
+    # (2, 6) tried max_tries times: the next-nearest inside minimum; (4, 6) once: again
+    tried = [(2, 6, 1)] * 3 + [(4, 6, 1)]
+    assert _unconnected_pairs(tmp_path, 2, tried=tried) == [(2, 1), (4, 6)]
 
 
 # ---------------------------------------------------------------------------- superbasins
