@@ -33,7 +33,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
+
+from kernels.assign import refine
 
 __all__ = ["align_clusters", "centred", "kabsch_rotation", "random_rotation"]
 
@@ -104,10 +105,17 @@ def _rotation_onto(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
 
 def _frame(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """Right-handed orthonormal frame (columns) from two non-collinear vectors."""
-    e1 = first / np.linalg.norm(first)
+    e1 = first / np.sqrt(first @ first)
     e2 = second - (second @ e1) * e1
-    e2 /= np.linalg.norm(e2)
-    return np.column_stack([e1, e2, np.cross(e1, e2)])
+    e2 /= np.sqrt(e2 @ e2)
+    out = np.empty((3, 3))
+    out[:, 0] = e1
+    out[:, 1] = e2
+    # e1 x e2 written out: numpy.cross costs more than the rest of this function
+    out[0, 2] = e1[1] * e2[2] - e1[2] * e2[1]
+    out[1, 2] = e1[2] * e2[0] - e1[0] * e2[2]
+    out[2, 2] = e1[0] * e2[1] - e1[1] * e2[0]
+    return out
 
 
 def _isolation(features: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -194,32 +202,6 @@ def _starts(ref, mobs, niter, rng) -> Iterator[tuple[int, np.ndarray]]:
             yield m, random_rotation(rng)
 
 
-def _refine(ref: np.ndarray, mob: np.ndarray, rot: np.ndarray, permute: bool,
-            max_iter: int) -> tuple[float, np.ndarray]:
-    """Alternate assignment and Kabsch from rotation ``rot``; return (distance, aligned)."""
-    if not permute:
-        rot = kabsch_rotation(ref, mob)
-        aligned = mob @ rot.T
-        return float(np.linalg.norm(ref - aligned)), aligned
-    best_d, best_aligned = np.inf, None
-    perm_prev = None
-    for _ in range(max_iter):
-        rotated = mob @ rot.T
-        diff = ref[:, None, :] - rotated[None, :, :]
-        cost = (diff * diff).sum(-1)
-        _, perm = linear_sum_assignment(cost)
-        if perm_prev is not None and np.array_equal(perm, perm_prev):
-            break
-        permuted = mob[perm]
-        rot = kabsch_rotation(ref, permuted)
-        aligned = permuted @ rot.T
-        d = float(np.linalg.norm(ref - aligned))
-        if d < best_d:
-            best_d, best_aligned = d, aligned
-        perm_prev = perm
-    return best_d, best_aligned
-
-
 def align_clusters(coords_ref, coords, natoms: int, permute: bool = True, invert: bool = True,
                    niter: int = 10, *, rng: np.random.Generator | None = None,
                    stop_below: float = 1e-8, max_assign_iter: int = 30
@@ -275,14 +257,22 @@ def align_clusters(coords_ref, coords, natoms: int, permute: bool = True, invert
     best_d, best_aligned = np.inf, mob
     if not permute:
         for mob_s in mobs:
-            d, aligned = _refine(ref, mob_s, np.eye(3), False, 0)
+            rot = kabsch_rotation(ref, mob_s)
+            aligned = mob_s @ rot.T
+            d = float(np.linalg.norm(ref - aligned))
             if d < best_d:
                 best_d, best_aligned = d, aligned
     else:
+        sq_sum = float(np.einsum("ij,ij->", ref, ref) + np.einsum("ij,ij->", mob, mob))
+        seen: list = [set() for _ in mobs]
+        best_m, best_perm, best_rot = 0, None, None
         for m, rot in _starts(ref, mobs, niter, rng):
-            d, aligned = _refine(ref, mobs[m], rot, True, max_assign_iter)
+            d, perm, rot = refine(ref, mobs[m], rot, max_assign_iter, seen[m], sq_sum)
             if d < best_d:
-                best_d, best_aligned = d, aligned
+                best_d, best_m, best_perm, best_rot = d, m, perm, rot
             if best_d <= stop_below:
                 break
+        if best_perm is not None:
+            best_aligned = mobs[best_m][best_perm] @ best_rot.T
+            best_d = float(np.linalg.norm(ref - best_aligned))
     return float(best_d), (best_aligned + centroid_ref).reshape(-1)
