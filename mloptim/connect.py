@@ -48,10 +48,12 @@ class PairOutcome:
     message: str = ""
 
 
-def connect_pair(system, coords_a, coords_b, settings, attempt: int = 0) -> PairOutcome:
+def connect_pair(system, coords_a, coords_b, settings, attempt: int = 0,
+                 aligned: bool = False) -> PairOutcome:
     """Worker task: elastic band between two minima, then refine, verify and push off.
 
     ``attempt`` (0, 1, ...) raises the image density by ``image_density_factor`` per retry.
+    ``aligned``: ``coords_b`` is already aligned onto ``coords_a`` (the band skips it).
     """
     import dataclasses
 
@@ -70,7 +72,7 @@ def connect_pair(system, coords_a, coords_b, settings, attempt: int = 0) -> Pair
             max_images=max(neb_settings.max_images, int(neb_settings.max_images * factor)))
     # the band takes only M and H0 from the quench settings (its step control is its own)
     band = run_neb(system, np.asarray(coords_a, float), np.asarray(coords_b, float),
-                   neb_settings, settings.quench)
+                   neb_settings, settings.quench, align=not aligned)
     outcome = PairOutcome()
     images = np.asarray(band.images)
     for k in band.maxima:
@@ -178,6 +180,8 @@ class ConnectDriver:
         self.settings = settings
         self.executor = executor
         self._dist: dict[tuple[int, int], float] = {}
+        # (a, b) -> b aligned onto a, from the distance computation: the band reuses it
+        self._aligned: dict[tuple[int, int], np.ndarray] = {}
         self._lower: dict[tuple[int, int], float] = {}
         self._tries: dict[tuple[int, int], int] = {}
 
@@ -187,8 +191,19 @@ class ConnectDriver:
     def _distance(self, a: int, b: int) -> float:
         key = (min(a, b), max(a, b))
         if key not in self._dist:
-            self._dist[key] = float(self.system.align(self._coords(a), self._coords(b))[0])
+            distance, aligned = self.system.align(self._coords(a), self._coords(b))
+            self._dist[key] = float(distance)
+            self._aligned[a, b] = np.asarray(aligned)
         return self._dist[key]
+
+    def _band_ends(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray, bool]:
+        """End points of the band of link ``(a, b)``: with the aligned copy from the
+        distance computation when there is one (then ``True``: no second alignment)."""
+        if (a, b) in self._aligned:
+            return self._coords(a), self._aligned[a, b], True
+        if (b, a) in self._aligned:
+            return self._coords(b), self._aligned[b, a], True
+        return self._coords(a), self._coords(b), False
 
     def _bound(self, a: int, b: int) -> float:
         """A cheap lower bound of the aligned distance (the exact one if already known)."""
@@ -279,8 +294,9 @@ class ConnectDriver:
                 key = (min(a, b), max(a, b))
                 attempt = self._tries.get(key, 0)
                 self._tries[key] = attempt + 1
-                fut = self.executor.submit(connect_pair_checked, self.system, self._coords(a),
-                                           self._coords(b), self.settings, attempt)
+                first, second, aligned = self._band_ends(a, b)
+                fut = self.executor.submit(connect_pair_checked, self.system, first, second,
+                                           self.settings, attempt, aligned)
                 futures[fut] = (a, b)
             # merged in the order the links were chosen, so the file does not depend on
             # which worker finished first (the cycle waits for all of them anyway)
@@ -292,9 +308,10 @@ class ConnectDriver:
                     outcome, error = None, f"{type(exc).__name__}: {exc}"
                 self._store(a, b, outcome, error, nodes, report)
             self.db.commit()
-        path = dijkstra_path(len(nodes), self._weight(nodes), 0, 1)
-        if path is not None and all(self.db.ts_between(nodes[i], nodes[j])
-                                    for i, j in zip(path, path[1:])):
+        # joined through transition states only: no distances (alignments) needed
+        path = dijkstra_path(len(nodes), lambda i, j: 0.0 if self.db.ts_between(
+            nodes[i], nodes[j]) else math.inf, 0, 1)
+        if path is not None:
             report.connected = True
             report.path_minima = [nodes[i] for i in path]
             report.path_ts = [min(self.db.ts_between(nodes[i], nodes[j]),

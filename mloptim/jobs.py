@@ -40,9 +40,10 @@ def minimum_info(system, coords) -> MinimumInfo:
     return MinimumInfo(**info.minimum_fields())
 
 
-def connect_pair_checked(system, coords_a, coords_b, settings, attempt: int = 0) -> CheckedOutcome:
+def connect_pair_checked(system, coords_a, coords_b, settings, attempt: int = 0,
+                         aligned: bool = False) -> CheckedOutcome:
     """Worker task: :func:`mloptim.connect.connect_pair`, then characterise the minima."""
-    outcome = connect_pair(system, coords_a, coords_b, settings, attempt)
+    outcome = connect_pair(system, coords_a, coords_b, settings, attempt, aligned)
     checked = CheckedOutcome(outcome)
     for f in outcome.found:
         checked.minima_info.append((minimum_info(system, f.minus[1]), minimum_info(system, f.plus[1])))
