@@ -112,6 +112,24 @@ cdef class CompiledLandscape:
             e = self.c_energy_gradient(&coords[0], &out[0])
         return e, np.asarray(out)
 
+    def energy_gradient_rows(self, const double[:, ::1] coords):
+        """Energies and gradients of every row of ``coords`` (shape ``(m, ndim)``) in one
+        call, without Python between the rows (the images of an elastic band).
+
+        Returns ``(energies, grads)`` of shapes ``(m,)`` and ``(m, ndim)``.
+        """
+        self._check(coords.shape[1], "each row of coords")
+        cdef Py_ssize_t m = coords.shape[0], r
+        energies = np.empty(m)
+        grads = np.empty((m, self.ndim))
+        cdef double[::1] e = energies
+        cdef double[:, ::1] g = grads
+        if m:
+            with nogil:
+                for r in range(m):
+                    e[r] = self.c_energy_gradient(&coords[r, 0], &g[r, 0])
+        return energies, grads
+
     def hessian(self, const double[::1] coords, double[:, ::1] out=None):
         """Hessian at ``coords``, shape ``(ndim, ndim)``, written to ``out`` if given."""
         self._check(coords.shape[0], "coords")

@@ -75,6 +75,18 @@ class System:
         """Energy and gradient at ``coords``: ``(float, ndarray of shape (ndim,))``."""
         raise NotImplementedError
 
+    def energy_gradient_rows(self, coords) -> tuple[np.ndarray, np.ndarray]:
+        """Energies and gradients of every row of ``coords`` (shape ``(m, ndim)``):
+        ``(ndarray (m,), ndarray (m, ndim))``.  Compiled landscapes do it in one call."""
+        rows = np.asarray(coords, dtype=np.float64).reshape(-1, self.ndim)
+        energies = np.empty(len(rows))
+        grads = np.empty((len(rows), self.ndim))
+        for r, x in enumerate(rows):
+            e, g = self.energy_gradient(x.copy())
+            energies[r] = e
+            grads[r] = np.asarray(g, dtype=np.float64).reshape(-1)
+        return energies, grads
+
     def hessian(self, coords) -> np.ndarray:
         """Hessian at ``coords``, shape ``(ndim, ndim)``."""
         from mlcore.numderiv import fd_hessian
@@ -168,6 +180,10 @@ class CompiledSystem(System):
 
     def energy_gradient(self, coords, out=None):
         return self.kernel.energy_gradient(as_coords(coords, self.ndim), out)
+
+    def energy_gradient_rows(self, coords):
+        rows = np.ascontiguousarray(coords, dtype=np.float64).reshape(-1, self.ndim)
+        return self.kernel.energy_gradient_rows(rows)
 
     def hessian(self, coords, out=None):
         return self.kernel.hessian(as_coords(coords, self.ndim), out)

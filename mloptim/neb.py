@@ -328,11 +328,7 @@ class NEBBand:
         n, d = self.n_images, self.ndim_system
         energies = np.empty(n + 2)
         energies[0], energies[-1] = self.end_energies
-        true_grad = np.empty((n, d))
-        for i in range(n):
-            e, g = self.system.energy_gradient(band[i + 1].copy())
-            energies[i + 1] = e
-            true_grad[i] = np.asarray(g, dtype=np.float64).reshape(-1)
+        energies[1:-1], true_grad = self.system.energy_gradient_rows(band[1:-1])
         tau = self.tangents(band, energies)
         true_perp = true_grad - np.sum(true_grad * tau, axis=1)[:, None] * tau
 
@@ -500,7 +496,8 @@ def band_lbfgs(n_images: int, tol: float, max_iter: int, options=None) -> LBFGS:
         opts.update(options)
     elif options is not None:
         opts["M"], opts["H0"] = int(options.M), float(options.H0)
-    return LBFGS(backend="python", **opts)
+    # BLAS sums: a band has no compiled twin to agree with, and its vectors are long
+    return LBFGS(backend="python", sequential_sums=False, **opts)
 
 
 def run_neb(system, coords_a, coords_b, settings=None, lbfgs=None, *,
