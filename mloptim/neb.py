@@ -362,9 +362,20 @@ class NEBBand:
     def energy_gradient(self, x) -> tuple[float, np.ndarray]:
         """``(objective, band gradient)``: objective = sum of the intermediate image energies
         plus the spring energy; gradient as in the module docstring, shape ``(ndim,)``."""
-        parts = self.decompose(x)
-        objective = float(np.sum(parts.energies[1:-1])) + parts.spring_energy
-        return objective, parts.gradient
+        if self.manifold:
+            parts = self.decompose(x)
+            return float(np.sum(parts.energies[1:-1])) + parts.spring_energy, parts.gradient
+        # flat landscapes: the same gradient from the compiled kernels.band, without the
+        # intermediate parts that decompose keeps for diagnostics
+        from kernels.band import band_gradient
+
+        band = self.full_images(x)
+        energies = np.empty(self.n_images + 2)
+        energies[0], energies[-1] = self.end_energies
+        energies[1:-1], true_grad = self.system.energy_gradient_rows(band[1:-1])
+        grad, spring_energy = band_gradient(band, energies, np.ascontiguousarray(true_grad),
+                                            self.spring_k, self.double_nudged, self.climbing)
+        return float(np.sum(energies[1:-1])) + spring_energy, grad
 
 
 def local_maxima(energies) -> list:

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from mlcore.config.settings import NEBSettings, QuenchSettings
+from mlcore.landscape import System
 from mlcore.numderiv import fd_gradient
 from mlcore.optimize import LBFGS, minimize
 from mloptim.interpolate import geodesic_images, interpolate, is_manifold, linear_images
@@ -411,3 +412,48 @@ def test_nn_band_after_hidden_node_alignment():
     assert len(res.maxima) >= 1
     assert res.energies[res.highest] > max(res.energies[0], res.energies[-1])
     assert res.climbing_rms[0] < 1e-3
+
+
+class _FlatProfile(System):
+    """Every image has the same energy (the tangent falls back to the bisector); the
+    'gradient' is an arbitrary field, enough to test the force algebra."""
+
+    ndim = 6
+
+    def energy_gradient(self, x):
+        return 0.0, np.sin(3.0 * np.asarray(x)) + 0.1
+
+    def energy_gradient_rows(self, rows):
+        rows = np.asarray(rows)
+        return np.zeros(len(rows)), np.sin(3.0 * rows) + 0.1
+
+
+@pytest.mark.parametrize("double_nudged", [True, False])
+@pytest.mark.parametrize("case", ["lj7", "flat", "nn"])
+def test_compiled_band_gradient_equals_decompose(case, double_nudged, lj7):
+    """NEBBand.energy_gradient (kernels.band on flat landscapes) against the NumPy
+    decomposition, with and without climbing images."""
+    from mlcore.systems import build_system
+
+    rng = np.random.default_rng(11)
+    if case == "lj7":
+        system = lj7[0]
+    elif case == "nn":
+        system = build_system({"kind": "nn", "hidden": 3, "data": {
+            "kind": "triatomic", "n_sequences": 200, "n_train": 100, "n_test": 100}})
+    else:
+        system = _FlatProfile()
+    a = rng.normal(size=system.ndim)
+    b = a + rng.normal(size=system.ndim)
+    images = linear_images(a, b, 9) + rng.normal(scale=0.05, size=(11, system.ndim))
+    if case == "flat":
+        images[4] = images[3]                  # a zero-length segment as well
+    for climbing in ((), (3,), (2, 7)):
+        band = NEBBand(system, images, spring_k=2.5, double_nudged=double_nudged,
+                       climbing=climbing)
+        parts = band.decompose(band.x0)
+        e, g = band.energy_gradient(band.x0)
+        np.testing.assert_allclose(g, parts.gradient, rtol=1e-11,
+                                   atol=1e-12 * np.abs(parts.gradient).max())
+        assert e == pytest.approx(np.sum(parts.energies[1:-1]) + parts.spring_energy,
+                                  rel=1e-13, abs=1e-13)
