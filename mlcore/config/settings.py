@@ -168,8 +168,8 @@ class NEBSettings:
 class ConnectSettings:
     """``[mloptim.connect]``: double-ended connection of two minima (OPTIM NEWCONNECT)."""
 
-    max_attempts: int = option(10, "Elastic-band cycles (choices of a missing link) before a "
-                               "connect job gives up.", minimum=1)
+    max_attempts: int = option(50, "Elastic-band cycles (choices of a missing link) before a "
+                               "connect job gives up (OPTIM's NConMax).", minimum=1)
     max_tries_per_pair: int = option(3, "Bands tried between the same two minima, each with "
                                      "more images.", minimum=1)
     band_iteration_density: float = option(10.0, "Connect jobs cap each band at this many "
