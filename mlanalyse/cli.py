@@ -69,7 +69,8 @@ def list_ts(file):
 @click.option("--emax", type=float, help="Top energy of the graph (default: highest TS).")
 @click.option("--lowest", type=click.IntRange(1, None), help="Only the lowest K minima.")
 @click.option("--colour-by", "colour_by", help="Colour branches by this per-minimum quantity "
-              "(a column of /minima, e.g. energy, log_product).")
+              "(a column of /minima, e.g. energy, log_product; for networks also "
+              "misclassification, misclassification_train).")
 @click.option("--component", type=click.Choice(["global", "all"]), default="global",
               show_default=True, help="The global minimum's connected component, or all.")
 def dgraph(file, output, levels, emax, lowest, colour_by, component):

@@ -45,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mlanalyse.quantities import DERIVED, per_minimum_quantity
 from mlcore.errors import InputError
 
 __all__ = [
@@ -615,7 +616,8 @@ def run_dgraph(path, out_path, levels: int = 20, emax: float | None = None,
     colour_by : str or array_like, optional
         Colour leaves by a column of ``/minima`` (``"energy"``, ``"log_product"``,
         ``"n_zero"``, ``"n_negative"``, ``"symmetry_order"``, ...; -1 in ``n_zero`` and
-        ``n_negative`` means unknown) or by an array of one value per minimum of the file
+        ``n_negative`` means unknown), by a derived quantity of
+        :mod:`mlanalyse.quantities` (``"misclassification"`` for networks) or by an array of one value per minimum of the file
         (row ``i`` = minimum id ``i + 1``).  None: black lines.
     component : "global", "all", None or int
         ``"global"``: only the connected component of the global minimum (of the selected
@@ -675,12 +677,19 @@ def run_dgraph(path, out_path, levels: int = 20, emax: float | None = None,
     # Colour values before any selection (indexed by file row).
     values = None
     if colour_by is not None:
-        if isinstance(colour_by, str):
+        if isinstance(colour_by, str) and colour_by in DERIVED and colour_by not in mins.columns:
+            if system is None:
+                raise InputError(f"--colour-by {colour_by}: the landscape of {path} could not "
+                                 f"be rebuilt ({notes[-1] if notes else 'unknown reason'})")
+            values, label = per_minimum_quantity(system, mins.coords, colour_by)
+            colour_label = colour_label or label
+        elif isinstance(colour_by, str):
             if colour_by not in mins.columns or colour_by == "coords":
                 numeric = [c for c in mins.columns
                            if c != "coords" and np.asarray(mins[c]).dtype.kind in "fiu"]
                 raise InputError(f"--colour-by {colour_by!r}: not a column of /minima "
-                                 f"(choose from {', '.join(numeric)})")
+                                 f"(choose from {', '.join(numeric)}) nor a derived "
+                                 f"quantity ({', '.join(DERIVED)})")
             col = np.asarray(mins[colour_by])
             if col.dtype.kind not in "fiu":
                 raise InputError(f"--colour-by {colour_by!r}: not a numeric column")

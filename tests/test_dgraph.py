@@ -233,3 +233,43 @@ def test_run_dgraph_input_errors(tmp_path):
     with pytest.raises(InputError, match=r"single minimum\); try component='all'"):
         run_dgraph(lonely, tmp_path / "d.png")
     assert run_dgraph(lonely, tmp_path / "d.png", component="all")["n_drawn"] == 3
+
+
+def test_dgraph_coloured_by_misclassification_of_a_network(tmp_path):
+    """The misclassification index (fraction of the test set misclassified) of each
+    minimum of a triatomic network, computed from the stored landscape."""
+    from mlanalyse.quantities import per_minimum_quantity
+    from mlcore.systems import build_system
+    from mlcore.systems.storage import system_storage
+
+    system = build_system({"kind": "nn", "hidden": 3, "data": {
+        "kind": "triatomic", "n_sequences": 300, "n_train": 150, "n_test": 150}}, tmp_path)
+    rng = np.random.default_rng(2)
+    coords = [system.random_coords(rng) for _ in range(3)]
+    config, arrays = system_storage(system)
+    path = tmp_path / "nn.h5"
+    with Database.create(path, config, arrays, ndim=system.ndim,
+                         identity=lambda *args: False, energy_tol=1e-9) as db:
+        for c in coords:
+            db.add_minimum(system.energy(c), c)
+        db.add_ts(10.0, coords[0], 1, 2)
+        db.add_ts(11.0, coords[1], 2, 3)
+    values, label = per_minimum_quantity(system, coords, "misclassification")
+    wrong = [np.mean(np.argmax(_test_outputs(system, c), axis=1) != system.y_test)
+             for c in coords]
+    np.testing.assert_allclose(values, wrong)
+    assert "test" in label and all(0.0 <= v <= 1.0 for v in values)
+    train, _ = per_minimum_quantity(system, coords, "misclassification_train")
+    np.testing.assert_allclose(train, [np.mean(system.misclassified(c)) for c in coords])
+    info = run_dgraph(path, tmp_path / "nn.png", colour_by="misclassification")
+    assert info["n_drawn"] == 3 and (tmp_path / "nn.png").read_bytes()[:8] == PNG
+    # a cluster file has no classifier
+    lj = _file(tmp_path / "lj.h5", [0.0, 1.0], [(1, 2, 3.0)])
+    with pytest.raises(InputError, match="only network"):
+        run_dgraph(lj, tmp_path / "lj.png", colour_by="misclassification")
+
+
+def _test_outputs(system, coords):
+    """Network outputs on the (already standardised) test inputs, written out."""
+    w2, bh, w1, bo = system.unpack(coords)
+    return np.tanh(system.x_test @ w2.T + bh) @ w1.T + bo

@@ -285,6 +285,10 @@ class NNSystem(CompiledSystem):
             x_net = self.transform_inputs(x)
             if y is None:
                 raise ValueError("misclassified(coords, x, y) needs y when x is given")
+        return self._misclassified(coords, x_net, y)
+
+    def _misclassified(self, coords, x_net, y) -> np.ndarray:
+        """Misclassification mask for inputs already transformed like the training set."""
         y = np.asarray(y)
         if y.ndim == 2:
             y = np.argmax(y, axis=1)
@@ -292,6 +296,27 @@ class NNSystem(CompiledSystem):
         a = x_net @ w2.T + bh
         z = np.tanh(a) if self.activation == "tanh" else a
         return np.argmax(z @ w1.T + bo, axis=1) != y.astype(np.int64)
+
+    def error_rate(self, coords, subset: str = "test") -> float:
+        """Fraction of the ``"test"`` (or ``"train"``) inputs misclassified at ``coords``:
+        the misclassification index of a minimum.
+
+        Raises
+        ------
+        ValueError
+            ``subset="test"`` on a network built without a test set, or an unknown subset.
+        """
+        if subset == "train":
+            x_net, y = self.x_train, self.y_train
+        elif subset == "test":
+            if self.x_test is None or self.y_test is None:
+                raise ValueError("this network has no test set")
+            x_net, y = self.x_test, self.y_test
+        else:
+            raise ValueError(f"subset must be 'test' or 'train', got {subset!r}")
+        if len(x_net) == 0:
+            return float("nan")
+        return float(np.mean(self._misclassified(coords, x_net, y)))
 
     # ------------------------------------------------------------------ sampling and identity
     def random_coords(self, rng: np.random.Generator) -> np.ndarray:
