@@ -167,9 +167,64 @@ def test_kind_and_key_errors_name_the_nearest(tmp_path):
         load_dataset({"kind": "triatomic", "n_train": "500"}, tmp_path)
 
 
-def test_teacher_is_not_implemented_yet(tmp_path):
-    with pytest.raises(InputError, match="kind = 'teacher' .* is not implemented yet"):
-        load_dataset({"kind": "teacher", "hidden": 4}, tmp_path)
+TEACHER = {"kind": "teacher", "hidden": 3,
+           "source": {"kind": "triatomic", "n_sequences": 600, "n_train": 200, "n_test": 300}}
+
+
+def test_teacher_targets_are_the_teacher_outputs_and_restore_exactly(tmp_path):
+    from mlcore.systems.nn import NNSystem
+
+    data = load_dataset(TEACHER, tmp_path)
+    src = load_dataset(TEACHER["source"], tmp_path)
+    assert data.y_train.shape == (150, 4) and data.y_test.shape == (150, 4)
+    assert data.y_train.dtype == np.float64 and data.n_classes == 4
+    # the inputs are the source's test inputs, split without overlap
+    i_tr, i_te = data.arrays["source_index_train"], data.arrays["source_index_test"]
+    assert not set(i_tr.tolist()) & set(i_te.tolist())
+    np.testing.assert_array_equal(data.x_train, src.x_test[i_tr])
+    # the targets are the outputs of the stored teacher weights on those inputs
+    teacher = NNSystem(src.x_train, src.y_train, n_hidden=3, lam=1e-4, n_out=4)
+    w = data.arrays["teacher_weights"]
+    np.testing.assert_allclose(data.y_test, teacher.predictions(w, src.x_test[i_te]),
+                               rtol=0, atol=1e-12)
+    # the teacher is trained: its cost is a minimum's and it classifies most of its data
+    assert teacher.energy(w) == pytest.approx(data.info["teacher_cost"], rel=1e-12)
+    assert np.sqrt(np.mean(teacher.energy_gradient(w)[1] ** 2)) < 1e-6
+    assert data.info["teacher_train_error"] < 0.2
+    back = restore_dataset(data.config, data.arrays)
+    np.testing.assert_array_equal(back.y_train, data.y_train)
+    np.testing.assert_array_equal(back.x_test, data.x_test)
+    assert back.n_classes == 4
+    # loading the recorded table again gives the same data
+    again = load_dataset(data.config, tmp_path)
+    np.testing.assert_array_equal(again.y_train, data.y_train)
+
+
+def test_a_student_like_the_teacher_has_a_zero_global_minimum(tmp_path):
+    """Same architecture, squared error, no L2: the teacher's weights cost zero; a smaller
+    student cannot reach zero there."""
+    from mlcore.systems import build_system
+
+    table = {"kind": "nn", "hidden": 3, "loss": "mse", "lam": 0.0, "data": TEACHER}
+    student = build_system(table, tmp_path)
+    w = student.storage_arrays()["teacher_weights"]
+    assert student.energy(w) < 1e-20
+    assert student.energy(w + 0.01) > 1e-6
+    with pytest.raises(InputError, match="use loss = 'mse'"):
+        build_system({**table, "loss": "xent"}, tmp_path)
+
+
+@pytest.mark.parametrize("change, pattern", [
+    ({"source": None}, "needs a source table"),
+    ({"source": {"kind": "teacher"}}, "cannot be a teacher"),
+    ({"n_train": 200, "n_test": 200}, "need 400 inputs"),
+    ({"outputs": "logits"}, "raw, probabilities"),
+    ({"hidden": 0}, "hidden"),
+])
+def test_teacher_table_errors(tmp_path, change, pattern):
+    table = {k: v for k, v in {**TEACHER, **change}.items() if v is not None}
+    with pytest.raises(InputError, match=pattern):
+        load_dataset(table, tmp_path)
 
 
 # --------------------------------------------------------------------------- MNIST

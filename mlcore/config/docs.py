@@ -107,14 +107,21 @@ examples, and the test set must have as many features as the training set.  With
 data the test set is empty.  The file's SHA-256 is recorded, so a changed file is noticed
 when the data set is rebuilt from its recorded table.
 """,
+    "teacher": """\
+Inputs of another data set labelled by a teacher network (SPEC section 6, item 5).  The
+`source` sub-table is a data table of any other kind, e.g.
+`source = { kind = "triatomic", n_train = 500, n_test = 1000 }`.  A teacher network
+(`hidden` tanh nodes, softmax outputs, cross-entropy plus `lam` L2) is trained on the
+source's training part: the lowest of `n_quenches` L-BFGS minimisations from random
+weights.  Its outputs on the source's test inputs (the other half of the data) are the
+targets, one real value per class, split at random into the student's `n_train` and
+`n_test` examples.  Students take `loss = "mse"`; with the teacher's architecture or a
+larger one and `lam = 0` their global minimum is zero.  The teacher's weights and which
+source inputs went where are stored with the data.
+""",
 }
 
 DATASETS_OUTRO = """\
-### `kind = "teacher"`
-
-Inputs from another data set, targets made by a teacher network (SPEC section 6).  Not
-implemented yet: loading it is an input error that says so.
-
 ### Cache
 
 Converted and generated data (MNIST as uint8, triatomic databases) live in

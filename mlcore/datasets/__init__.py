@@ -1,4 +1,5 @@
-"""Data sets of the ML landscapes (SPEC section 3): triatomic, MNIST, the user's files.
+"""Data sets of the ML landscapes (SPEC section 3): triatomic, MNIST, the user's files, and
+inputs of any of them labelled by a teacher network.
 
 >>> from mlcore.datasets import load_dataset
 >>> data = load_dataset({"kind": "triatomic", "n_train": 500, "n_test": 500}, ".")  # doctest: +SKIP
@@ -17,7 +18,13 @@ import numpy as np
 from mlcore.config.schema import build_settings
 from mlcore.datasets.base import Dataset, assemble
 from mlcore.datasets.cache import cache_dir
-from mlcore.datasets.options import DATASET_OPTIONS, FileOptions, MnistOptions, TriatomicOptions
+from mlcore.datasets.options import (
+    DATASET_OPTIONS,
+    FileOptions,
+    MnistOptions,
+    TeacherOptions,
+    TriatomicOptions,
+)
 from mlcore.errors import InputError
 from mlcore.validate import as_choice
 
@@ -30,6 +37,7 @@ __all__ = [
     "Dataset",
     "FileOptions",
     "MnistOptions",
+    "TeacherOptions",
     "TriatomicOptions",
     "cache_dir",
     "load_dataset",
@@ -60,7 +68,7 @@ def load_dataset(table: dict, base_dir: str | Path | None = None, *,
     ------
     InputError
         Unknown kind or key (with the nearest valid one), bad values, unreadable or
-        invalid data files, ``teacher`` (not implemented yet).
+        invalid data files, a ``teacher`` without a usable ``source`` table.
     """
     if not isinstance(table, dict):
         raise InputError(f"{where} must be a table with a 'kind', got {table!r}")
@@ -70,10 +78,12 @@ def load_dataset(table: dict, base_dir: str | Path | None = None, *,
     where_kind = f"{where} (kind = '{kind}')"
     params = {k: v for k, v in table.items() if k != "kind"}
     base_dir = Path.cwd() if base_dir is None else Path(base_dir)
-    if kind == "teacher":
-        raise InputError(f"{where}: kind = 'teacher' (targets from a teacher network, SPEC "
-                         "section 6) is not implemented yet")
+    source = params.pop("source", None) if kind == "teacher" else None
     opts = build_settings(DATASET_OPTIONS[kind], params, where_kind)
+    if kind == "teacher":
+        from mlcore.datasets.teacher import load_teacher_dataset
+
+        return load_teacher_dataset(opts, source, base_dir, where_kind)
     if kind == "triatomic":
         from mlcore.datasets.triatomic import load_triatomic_dataset
 
@@ -95,8 +105,11 @@ def restore_dataset(config: dict, arrays: dict, name: str | None = None,
     the result is bit-identical to the data set that was stored.
     """
     kind = config.get("kind")
+    targets = kind == "teacher"            # real-valued target vectors, not labels
     n_classes = {"triatomic": 4, "mnist": 10}.get(kind, config.get("n_classes"))
-    if n_classes is None:
+    if targets:
+        n_classes = int(np.shape(arrays["y_train"])[1])
+    elif n_classes is None:
         n_classes = int(max(np.max(arrays["y_train"], initial=0),
                             np.max(arrays["y_test"], initial=0))) + 1
     extra = {k: v for k, v in arrays.items()
@@ -105,4 +118,4 @@ def restore_dataset(config: dict, arrays: dict, name: str | None = None,
                     n_classes=int(n_classes), name=name or f"{kind} (restored)", config=dict(config),
                     divisor=float(arrays.get("x_divisor", 1.0)),
                     extra_arrays=extra,
-                    info=info)
+                    info=info, targets=targets)

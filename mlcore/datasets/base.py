@@ -17,7 +17,8 @@ class Dataset:
     x_train : ndarray, shape (n_train, n_features), float64
         Training inputs (pixels scaled to [0, 1] for MNIST, otherwise as given).
     y_train : ndarray, shape (n_train,), int64
-        Class labels of the training inputs, in ``0 .. n_classes - 1``.
+        Class labels of the training inputs, in ``0 .. n_classes - 1``; for ``teacher``
+        data real-valued targets, float64 of shape ``(n_train, n_classes)``.
     x_test : ndarray, shape (n_test, n_features), float64
         Test inputs (may have ``n_test = 0``).
     y_test : ndarray, shape (n_test,), int64
@@ -76,20 +77,22 @@ def scale_inputs(raw: np.ndarray, divisor: float) -> np.ndarray:
 
 def assemble(raw_train, y_train, raw_test, y_test, *, n_classes: int, name: str, config: dict,
              divisor: float = 1.0, extra_arrays: dict | None = None,
-             info: dict | None = None) -> Dataset:
+             info: dict | None = None, targets: bool = False) -> Dataset:
     """Scale raw inputs (``raw / divisor``) and pack a :class:`Dataset`.
 
     Used both when a data set is loaded and when it is restored from stored arrays, so the
-    two give bit-identical inputs.
+    two give bit-identical inputs.  ``targets``: ``y`` are real-valued target vectors
+    (float64, shape ``(n, n_outputs)``), not class labels.
     """
+    y_dtype = np.float64 if targets else np.int64
     x_train = scale_inputs(raw_train, divisor)
     x_test = scale_inputs(raw_test, divisor)
-    arrays = {"x_train": np.asarray(raw_train), "y_train": np.asarray(y_train, dtype=np.int64),
-              "x_test": np.asarray(raw_test), "y_test": np.asarray(y_test, dtype=np.int64),
+    arrays = {"x_train": np.asarray(raw_train), "y_train": np.asarray(y_train, dtype=y_dtype),
+              "x_test": np.asarray(raw_test), "y_test": np.asarray(y_test, dtype=y_dtype),
               "x_divisor": np.float64(divisor)}
     arrays.update(extra_arrays or {})
-    return Dataset(x_train=x_train, y_train=np.ascontiguousarray(y_train, dtype=np.int64),
-                   x_test=x_test, y_test=np.ascontiguousarray(y_test, dtype=np.int64),
+    return Dataset(x_train=x_train, y_train=np.ascontiguousarray(y_train, dtype=y_dtype),
+                   x_test=x_test, y_test=np.ascontiguousarray(y_test, dtype=y_dtype),
                    n_classes=int(n_classes), name=name, config=config, arrays=arrays,
                    info=dict(info or {}))
 

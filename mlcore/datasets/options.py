@@ -62,9 +62,29 @@ class FileOptions:
     test_sha256: str | None = option(None, "SHA-256 of test_path; recorded automatically.")
 
 
-#: Kinds with their options class (``teacher`` comes later).
+@dataclass(frozen=True)
+class TeacherOptions:
+    """``kind = "teacher"``: inputs of another data set labelled by a teacher network."""
+
+    hidden: int = option(3, "Hidden nodes of the teacher network (tanh, softmax outputs).",
+                         minimum=1)
+    lam: float = option(1e-4, "L2 coefficient of the teacher's training cost.", minimum=0.0)
+    n_quenches: int = option(5, "The teacher is the lowest of this many L-BFGS minimisations "
+                             "of its training cost from random weights.", minimum=1)
+    seed: int = option(0, "Seed of the teacher's random starting weights and of the split of "
+                       "the labelled inputs.", minimum=0)
+    outputs: str = option("raw", "Targets: raw (the teacher's output-layer values) or "
+                          "probabilities (their softmax).", choices=("raw", "probabilities"))
+    n_train: int | None = option(None, "Student training examples, drawn from the inputs the "
+                                 "teacher labels; not set: half of them.", minimum=1)
+    n_test: int | None = option(None, "Student test examples, disjoint from the training "
+                                "ones; not set: the rest.", minimum=0)
+
+
+#: Kinds with their options class.  ``teacher`` also takes the ``source`` sub-table.
 DATASET_OPTIONS = {
     "triatomic": TriatomicOptions,
     "mnist": MnistOptions,
     "file": FileOptions,
+    "teacher": TeacherOptions,
 }
