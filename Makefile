@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SOURCES := setup.py pyproject.toml $(wildcard kernels/*.pyx kernels/*.pxd)
 
-.PHONY: install build test test-slow bench demo regression pipeline lint clean
+.PHONY: install build test test-slow bench demo regression teacher-student pipeline lint clean
 
 install: $(STAMP)
 
@@ -41,6 +41,20 @@ demo: install
 # The regression study (SPEC section 6, item 2) from configs/regression.toml.
 regression: install
 	$(MAKE) --no-print-directory pipeline CONFIG=configs/regression.toml OUT=results/regression STEPS=10000 CYCLES=200
+
+# Teacher-student (SPEC section 6, item 5): students smaller than, equal to and larger than
+# the teacher; the lowest loss each reaches (zero is the known global minimum of the last two).
+TS_OUT := results/teacher-student
+teacher-student: install
+	mkdir -p $(TS_OUT)
+	for h in 2 3 5; do \
+	  rm -f $(TS_OUT)/student-$$h.h5 $(TS_OUT)/student-$$h.h5.journal; \
+	  $(VENV)/bin/mlgmin configs/teacher-student-$$h.toml -o $(TS_OUT)/student-$$h.h5 || exit 1; \
+	done
+	$(VENV)/bin/mlanalyse compare $(TS_OUT)/student-2.h5 $(TS_OUT)/student-3.h5 $(TS_OUT)/student-5.h5 \
+	  --label "2 hidden (smaller)" --label "3 hidden (teacher's size)" --label "5 hidden (larger)" \
+	  -o $(TS_OUT)/lowest.csv --plot $(TS_OUT)/lowest.png
+	@cat $(TS_OUT)/lowest.csv
 
 # One input file through the four programs: OUT/landscape.h5 and the figures beside it.
 pipeline:

@@ -162,6 +162,38 @@ def fits(file, output, count, as_json):
                    f"q = {', '.join(f'{v:.5g}' for v in gm['params'])}")
 
 
+@cli.command()
+@click.argument("files", metavar="FILE.h5...", nargs=-1, required=True,
+                type=click.Path(dir_okay=False))
+@click.option("--label", "labels", multiple=True,
+              help="Name of each file in the table and figure, once per file, in order "
+                   "(default: the file names).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Table: .csv or .json (default: CSV on stdout).")
+@click.option("--plot", type=click.Path(dir_okay=False),
+              help="Bar chart of the lowest energies: .png, .svg or .pdf.")
+def compare(files, labels, output, plot):
+    """Several files side by side: minima, transition states, lowest minimum."""
+    import sys
+
+    from mlanalyse.compare import COLUMNS, _cell, compare as run_compare
+    from mlanalyse.compare import plot_lowest, write_table
+
+    if plot:
+        _check_figure_suffix(plot)
+    rows = run_compare(files, list(labels) if labels else None)
+    if output:
+        write_table(rows, output)
+        click.echo(f"table of {len(rows)} file(s) written to {output}")
+    else:
+        sys.stdout.write(",".join(COLUMNS) + "\n")
+        for row in rows:
+            sys.stdout.write(",".join(_cell(row[c]) for c in COLUMNS) + "\n")
+    if plot:
+        plot_lowest(rows, plot)
+        click.echo(f"figure written to {plot}")
+
+
 def _check_figure_suffix(path):
     from pathlib import Path
 

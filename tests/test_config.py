@@ -273,3 +273,14 @@ def test_docs_list_every_key_and_are_up_to_date():
         text = by_title[f'`kind = "{kind}"`']
         for f in dataclasses.fields(cls):
             assert f"| `{f.name}` |" in text, (kind, f.name)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (
+    Path(__file__).resolve().parents[1] / "configs").glob("*.toml")))
+def test_every_shipped_input_file_is_valid(name):
+    """The input files in configs/ parse with every key known (their landscapes are built
+    by the tests and targets that use them)."""
+    from mlcore.config import load_input
+
+    inp = load_input(Path(__file__).resolve().parents[1] / "configs" / name)
+    assert inp.system["kind"] in ("cluster", "nn", "regression", "pspin", "python")

@@ -1,0 +1,69 @@
+"""mlanalyse compare: one row per file."""
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mlcore.database import Database
+from mlcore.errors import InputError
+from mlcore.systems import build_system
+from mlcore.systems.storage import system_storage
+from mlanalyse.compare import compare, write_table
+
+MLANALYSE = str(Path(sys.executable).parent / "mlanalyse")
+
+
+def _file(path, table, energies, n_ts=0):
+    system = build_system(table, path.parent)
+    config, arrays = system_storage(system)
+    rng = np.random.default_rng(0)
+    with Database.create(path, config, arrays, ndim=system.ndim,
+                         identity=lambda *a: False, energy_tol=1e-9) as db:
+        for e in energies:
+            db.add_minimum(e, system.random_coords(rng))
+        for k in range(n_ts):
+            db.add_ts(max(energies) + 1.0 + k, system.random_coords(rng), 1, 2)
+    return path, system
+
+
+def test_rows_count_and_lowest_minimum(tmp_path):
+    reg, _ = _file(tmp_path / "reg.h5", {"kind": "regression", "seed": 0}, [3.0, 1.0, 2.0], 2)
+    nn, system = _file(tmp_path / "nn.h5", {"kind": "nn", "hidden": 2, "data": {
+        "kind": "triatomic", "n_sequences": 300, "n_train": 100, "n_test": 100}}, [0.5, 0.25])
+    rows = compare([reg, nn], ["regression", "network"])
+    assert [r["label"] for r in rows] == ["regression", "network"]
+    assert (rows[0]["n_minima"], rows[0]["n_ts"], rows[0]["global_minimum_id"],
+            rows[0]["lowest_energy"]) == (3, 2, 2, 1.0)
+    assert rows[0]["test_misclassification"] is None and rows[0]["landscape"] == "regression"
+    assert rows[1]["landscape"] == "nn 2 hidden on triatomic" and rows[1]["ndim"] == system.ndim
+    from mlcore.database import DatabaseReader
+
+    gm_coords = DatabaseReader(nn).minimum(2)["coords"]
+    assert rows[1]["test_misclassification"] == system.error_rate(gm_coords)
+    write_table(rows, tmp_path / "t.csv")
+    back = list(csv.DictReader(open(tmp_path / "t.csv")))
+    assert back[0]["lowest_energy"] == "1.0" and back[1]["label"] == "network"
+    assert back[0]["test_misclassification"] == ""
+    write_table(rows, tmp_path / "t.json")
+    assert json.loads((tmp_path / "t.json").read_text())[1]["n_minima"] == 2
+    with pytest.raises(InputError, match="1 --label given for 2 files"):
+        compare([reg, nn], ["one"])
+    with pytest.raises(InputError, match=r"\.csv or \.json"):
+        write_table(rows, tmp_path / "t.txt")
+
+
+def test_compare_command_writes_table_and_figure(tmp_path):
+    reg, _ = _file(tmp_path / "reg.h5", {"kind": "regression", "seed": 0}, [3.0, 1e-12], 1)
+    res = subprocess.run([MLANALYSE, "compare", str(reg), str(reg), "--plot",
+                          str(tmp_path / "c.png")], capture_output=True, text=True, check=False)
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[0].startswith("label,file,landscape") and lines[1].startswith("reg,")
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+    bad = subprocess.run([MLANALYSE, "compare", str(tmp_path / "missing.h5")],
+                         capture_output=True, text=True, check=False)
+    assert bad.returncode == 2 and "missing.h5" in bad.stderr
