@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SOURCES := setup.py pyproject.toml $(wildcard kernels/*.pyx kernels/*.pxd)
 
-.PHONY: install build test test-slow bench demo regression teacher-student pipeline lint clean
+.PHONY: install build test test-slow bench demo regression triatomic teacher-student pipeline lint clean
 
 install: $(STAMP)
 
@@ -41,6 +41,32 @@ demo: install
 # The regression study (SPEC section 6, item 2) from configs/regression.toml.
 regression: install
 	$(MAKE) --no-print-directory pipeline CONFIG=configs/regression.toml OUT=results/regression STEPS=10000 CYCLES=200
+
+# Triatomic classification (SPEC section 6, item 1): networks with 3-6 hidden nodes on the
+# initial distances (TRI_STEPS basin-hopping steps per run, 2 runs; the study's 10,000 steps:
+# TRI_STEPS=5000), their networks grown until connected, disconnectivity graphs coloured by
+# misclassification, the heat-capacity analogue of the 3-node landscape; then the ROC AUC of
+# the global and the best local minimum against s = 1..80 on (r12, r13) s steps before
+# convergence.  Files already there are resumed, so the target continues after a kill.
+TRI_OUT := results/triatomic
+TRI_STEPS ?= 2000
+AUC_S ?= 1:80
+triatomic: install
+	mkdir -p $(TRI_OUT)
+	for h in 3 4 5 6; do \
+	  f=$(TRI_OUT)/nn-$$h.h5; \
+	  if [ -f $$f ]; then resume=--resume; else resume=; fi; \
+	  $(VENV)/bin/mlgmin configs/triatomic-nn-$$h.toml -o $$f --steps $(TRI_STEPS) $$resume || exit 1; \
+	  $(VENV)/bin/mlpathsample grow $$f --strategy unconnected --cycles 100 || exit 1; \
+	  $(VENV)/bin/mlanalyse dgraph $$f -o $(TRI_OUT)/dgraph-nn-$$h.png --colour-by misclassification || exit 1; \
+	done
+	$(VENV)/bin/mlanalyse cv $(TRI_OUT)/nn-3.h5 --tmin 1e-4 --tmax 0.05 --lowest 1 --lowest 2 -o $(TRI_OUT)/cv-nn-3.png
+	$(VENV)/bin/mlanalyse cv $(TRI_OUT)/nn-3.h5 --tmin 1e-4 --tmax 0.05 -o $(TRI_OUT)/cv-nn-3.csv
+	$(VENV)/bin/mlanalyse compare $(TRI_OUT)/nn-3.h5 $(TRI_OUT)/nn-4.h5 $(TRI_OUT)/nn-5.h5 $(TRI_OUT)/nn-6.h5 \
+	  --label "3 hidden" --label "4 hidden" --label "5 hidden" --label "6 hidden" -o $(TRI_OUT)/minima.csv
+	$(VENV)/bin/mlanalyse auc-scan configs/triatomic-auc.toml --s $(AUC_S) -o $(TRI_OUT)/auc
+	@cat $(TRI_OUT)/minima.csv
+	@echo "figures and numbers in $(TRI_OUT)/: dgraph-nn-*.png cv-nn-3.png cv-nn-3.csv minima.csv auc/auc.csv auc/auc.png"
 
 # Teacher-student (SPEC section 6, item 5): students smaller than, equal to and larger than
 # the teacher; the lowest loss each reaches (zero is the known global minimum of the last two).

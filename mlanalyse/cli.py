@@ -194,6 +194,54 @@ def compare(files, labels, output, plot):
         click.echo(f"figure written to {plot}")
 
 
+@cli.command()
+@click.argument("file", metavar="FILE.h5", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON on stdout.")
+def auc(file, as_json):
+    """Classifying networks: test-set ROC AUC (mean over classes) of every minimum."""
+    from mlanalyse.classification import file_auc
+
+    res = file_auc(file)
+    if as_json:
+        _echo_json(res)
+        return
+    click.echo("id,energy,auc")
+    for i, e, a in zip(res["ids"], res["energies"], res["auc"]):
+        click.echo(f"{i},{e!r},{a!r}")
+
+
+@cli.command(name="auc-scan")
+@click.argument("template", metavar="INPUT.toml", type=click.Path(dir_okay=False))
+@click.option("--s", "s_text", default="1:80", show_default=True,
+              help="Steps from convergence: FIRST:LAST[:STEP] or a list like 1,5,10.")
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Directory of the per-s files, auc.csv and auc.png.")
+@click.option("--steps", type=click.IntRange(1, None), help="Basin-hopping steps per run.")
+@click.option("--runs", type=click.IntRange(1, None), help="Basin-hopping runs per s.")
+@click.option("--executor", metavar="SPEC", help="serial, processes[:N], dask[:ADDRESS].")
+def auc_scan_command(template, s_text, out_dir, steps, runs, executor):
+    """Triatomic networks on (r12, r13) s steps before convergence: AUC of the global and
+    of the best local minimum against s (resumes an interrupted scan)."""
+    from pathlib import Path
+
+    from mlanalyse.auc_scan import auc_scan, parse_s_values, plot_scan, write_scan_csv
+    from mlcore.progress import terminal_progress
+
+    values = parse_s_values(s_text)
+    line = terminal_progress(lambda s, row: f"mlanalyse auc-scan: s = {s} "
+                             f"({values.index(s) + 1}/{len(values)})  AUC global minimum "
+                             f"{row['auc_global_minimum']:.4f}")
+    try:
+        rows = auc_scan(template, values, out_dir, steps=steps, runs=runs, executor=executor,
+                        progress=line)
+    finally:
+        if line is not None:
+            line.close()
+    write_scan_csv(rows, Path(out_dir) / "auc.csv")
+    plot_scan(rows, Path(out_dir) / "auc.png")
+    click.echo(f"AUC for {len(rows)} values of s in {out_dir}/auc.csv and auc.png")
+
+
 def _check_figure_suffix(path):
     from pathlib import Path
 

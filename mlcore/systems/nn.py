@@ -258,11 +258,26 @@ class NNSystem(CompiledSystem):
         ``x`` are raw inputs (standardised here like the training set); default the
         training inputs.
         """
+        return self._forward(coords, self.x_train if x is None else self.transform_inputs(x))
+
+    def _forward(self, coords, x_net) -> np.ndarray:
+        """Outputs for inputs already transformed like the training set."""
         w2, bh, w1, bo = self.unpack(coords)
-        xx = self.x_train if x is None else self.transform_inputs(x)
-        a = xx @ w2.T + bh
+        a = x_net @ w2.T + bh
         z = np.tanh(a) if self.activation == "tanh" else a
         return z @ w1.T + bo
+
+    def test_probabilities(self, coords) -> np.ndarray:
+        """Softmax class probabilities on the test inputs, shape ``(n_test, n_out)``.
+
+        Raises
+        ------
+        ValueError
+            A network without a test set.
+        """
+        if self.x_test is None:
+            raise ValueError("this network has no test set")
+        return _softmax(self._forward(coords, self.x_test))
 
     def probabilities(self, coords, x=None) -> np.ndarray:
         """Softmax class probabilities, shape ``(n, n_out)`` (rows sum to 1)."""
@@ -292,10 +307,7 @@ class NNSystem(CompiledSystem):
         y = np.asarray(y)
         if y.ndim == 2:
             y = np.argmax(y, axis=1)
-        w2, bh, w1, bo = self.unpack(coords)
-        a = x_net @ w2.T + bh
-        z = np.tanh(a) if self.activation == "tanh" else a
-        return np.argmax(z @ w1.T + bo, axis=1) != y.astype(np.int64)
+        return np.argmax(self._forward(coords, x_net), axis=1) != y.astype(np.int64)
 
     def error_rate(self, coords, subset: str = "test") -> float:
         """Fraction of the ``"test"`` (or ``"train"``) inputs misclassified at ``coords``:

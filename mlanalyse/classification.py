@@ -1,0 +1,91 @@
+"""How well the minima of a classifier's landscape classify: ROC AUC on the test set.
+
+The area under the ROC curve of one class (one against the rest) is the Mann-Whitney
+statistic: the probability that a random input of the class gets a higher score (the
+network's softmax probability of that class) than a random input of another class, ties
+counting one half.  :func:`macro_auc` averages it over the classes present in the test
+set with and without members: the number the triatomic study plots against the step s
+from convergence (SPEC section 6, item 1), for the global minimum and for the best local
+minimum.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import rankdata
+
+from mlcore.errors import InputError
+
+
+def roc_auc(scores, positive) -> float:
+    """Area under the ROC curve of ``scores`` for the boolean labels ``positive``.
+
+    NaN when one of the two groups is empty.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    positive = np.asarray(positive, dtype=bool)
+    n_pos = int(positive.sum())
+    n_neg = len(positive) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = rankdata(scores)                    # average ranks for ties
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def macro_auc(probabilities, labels) -> tuple[float, list[float]]:
+    """One-against-the-rest AUC of every class and their mean over the defined ones.
+
+    Parameters
+    ----------
+    probabilities : array_like, shape (n, n_classes)
+    labels : array_like of int, shape (n,)
+
+    Returns
+    -------
+    mean : float
+    per_class : list of float (NaN for a class absent from, or alone in, ``labels``)
+    """
+    p = np.asarray(probabilities, dtype=np.float64)
+    y = np.asarray(labels)
+    per_class = [roc_auc(p[:, c], y == c) for c in range(p.shape[1])]
+    defined = [a for a in per_class if np.isfinite(a)]
+    return (float(np.mean(defined)) if defined else float("nan")), per_class
+
+
+def minima_auc(system, coords) -> np.ndarray:
+    """Test-set macro AUC of the network at each row of ``coords``.
+
+    Raises
+    ------
+    InputError
+        A landscape that does not classify, or one without a labelled test set.
+    """
+    if not hasattr(system, "test_probabilities") or getattr(system, "x_test", None) is None:
+        raise InputError("ROC AUC needs a classifying network (kind = 'nn') with a test set")
+    y = np.asarray(system.y_test)
+    if y.ndim != 1:
+        raise InputError("ROC AUC needs class labels; this network fits real-valued targets")
+    return np.array([macro_auc(system.test_probabilities(c), y)[0]
+                     for c in np.asarray(coords)])
+
+
+def file_auc(path) -> dict:
+    """AUC of every minimum of a file: ``{"ids", "energies", "auc", "global_minimum",
+    "best_local"}`` (the last two: ``{"id", "energy", "auc"}`` or None)."""
+    from mlcore.session import load_system
+
+    reader, system = load_system(path)
+    mins = reader.minima()
+    if len(mins) == 0:
+        raise InputError(f"{path}: no minima")
+    auc = minima_auc(system, mins.coords)
+    energies = np.asarray(mins.energy, dtype=np.float64)
+    gm = int(np.argmin(energies))
+    others = [i for i in range(len(energies)) if i != gm and np.isfinite(auc[i])]
+    best = max(others, key=lambda i: auc[i]) if others else None
+
+    def entry(i):
+        return None if i is None else {"id": i + 1, "energy": float(energies[i]),
+                                       "auc": float(auc[i])}
+
+    return {"ids": list(range(1, len(energies) + 1)), "energies": energies.tolist(),
+            "auc": auc.tolist(), "global_minimum": entry(gm), "best_local": entry(best)}
