@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SOURCES := setup.py pyproject.toml $(wildcard kernels/*.pyx kernels/*.pxd)
 
-.PHONY: install build test test-slow bench demo regression triatomic teacher-student pipeline lint clean
+.PHONY: install build test test-slow bench demo regression triatomic pspin teacher-student pipeline lint clean
 
 install: $(STAMP)
 
@@ -67,6 +67,24 @@ triatomic: install
 	$(VENV)/bin/mlanalyse auc-scan configs/triatomic-auc.toml --s $(AUC_S) -o $(TRI_OUT)/auc
 	@cat $(TRI_OUT)/minima.csv
 	@echo "figures and numbers in $(TRI_OUT)/: dgraph-nn-*.png cv-nn-3.png cv-nn-3.csv minima.csv auc/auc.csv auc/auc.png"
+
+# The p-spin study (SPEC section 6, item 4): minima from 300 random starts for N = 25-200
+# against the complexity of the theory (index 0, 1, 2, 50 and their zero crossings), and
+# disconnectivity graphs of the N = 50 and N = 100 landscapes (configs/pspin-50.toml,
+# configs/pspin.toml), their networks grown until connected.
+PSPIN_OUT := results/pspin
+pspin: install
+	mkdir -p $(PSPIN_OUT)
+	$(VENV)/bin/mlanalyse pspin --n 25,50,100,200 --starts 300 -o $(PSPIN_OUT)
+	for cfg in pspin-50 pspin; do \
+	  f=$(PSPIN_OUT)/$$cfg.h5; \
+	  rm -f $$f $$f.journal; \
+	  $(VENV)/bin/mlgmin configs/$$cfg.toml -o $$f --steps 300 || exit 1; \
+	  $(VENV)/bin/mlpathsample grow $$f --strategy unconnected --cycles 100 || exit 1; \
+	  $(VENV)/bin/mlanalyse dgraph $$f -o $(PSPIN_OUT)/dgraph-$$cfg.png || exit 1; \
+	done
+	@cat $(PSPIN_OUT)/minima.csv $(PSPIN_OUT)/theory.json
+	@echo "figures and numbers in $(PSPIN_OUT)/: complexity.png minima.csv energies.csv theory.json dgraph-pspin-50.png dgraph-pspin.png"
 
 # Teacher-student (SPEC section 6, item 5): students smaller than, equal to and larger than
 # the teacher; the lowest loss each reaches (zero is the known global minimum of the last two).

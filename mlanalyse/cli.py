@@ -242,6 +242,42 @@ def auc_scan_command(template, s_text, out_dir, steps, runs, executor):
     click.echo(f"AUC for {len(rows)} values of s in {out_dir}/auc.csv and auc.png")
 
 
+@cli.command(name="pspin")
+@click.option("--n", "sizes", default="25,50,100,200", show_default=True,
+              help="System sizes N, comma-separated.")
+@click.option("--starts", default=300, show_default=True, type=click.IntRange(1, None),
+              help="Random starts quenched per N.")
+@click.option("--p", "p", default=3, show_default=True, type=click.IntRange(3, None))
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, None),
+              help="Seed of the couplings (and, with N, of the starts).")
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Directory of minima.csv, energies.csv, theory.json, complexity.png.")
+def pspin_command(sizes, starts, p, seed, out_dir):
+    """Spherical p-spin: energies of minima from random starts for growing N, with the
+    complexity of the theory (index 0, 1, 2, 50) and its zero crossings."""
+    from mlanalyse.pspin_study import study, write_study
+    from mlcore.errors import InputError
+    from mlcore.progress import terminal_progress
+
+    try:
+        ns = [int(v) for v in sizes.split(",") if v.strip()]
+    except ValueError:
+        raise InputError(f"--n {sizes!r}: give sizes like 25,50,100") from None
+    line = terminal_progress(lambda r: f"mlanalyse pspin: N = {r['n']} done, "
+                             f"{r['n_minima']} minima, mean {r['mean']:.4f} per spin")
+    try:
+        result = study(ns, starts, p, seed, progress=line)
+    finally:
+        if line is not None:
+            line.close()
+    write_study(result, out_dir)
+    for r in result["rows"]:
+        click.echo(f"N = {r['n']}: {r['n_minima']} minima of {r['n_starts']} starts, energy per "
+                   f"spin {r['mean']:.4f} +- {r['std']:.4f}, lowest {r['lowest']:.4f}")
+    zeros = ", ".join(f"E_{k} = {v:.4f}" for k, v in result["theory"]["zeros"].items())
+    click.echo(f"theory: threshold {result['theory']['threshold']:.4f}; {zeros}")
+
+
 def _check_figure_suffix(path):
     from pathlib import Path
 
