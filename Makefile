@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SOURCES := setup.py pyproject.toml $(wildcard kernels/*.pyx kernels/*.pxd)
 
-.PHONY: install build test test-slow bench demo regression triatomic pspin teacher-student pipeline lint clean
+.PHONY: install build test test-slow bench demo regression triatomic mnist pspin teacher-student pipeline lint clean
 
 install: $(STAMP)
 
@@ -67,6 +67,29 @@ triatomic: install
 	$(VENV)/bin/mlanalyse auc-scan configs/triatomic-auc.toml --s $(AUC_S) -o $(TRI_OUT)/auc
 	@cat $(TRI_OUT)/minima.csv
 	@echo "figures and numbers in $(TRI_OUT)/: dgraph-nn-*.png cv-nn-3.png cv-nn-3.csv minima.csv auc/auc.csv auc/auc.png"
+
+# MNIST (SPEC section 6, item 3): 784-10-10 networks at lambda = 0.1 (over-regularised) and
+# 0.01 (the regime the study reports), MNIST_STEPS basin-hopping steps per run (2 runs), the
+# networks grown (MNIST_CYCLES cycles), then per lambda: disconnectivity graph coloured by
+# misclassification, misclassification per minimum, the clustered misclassification-distance
+# heat map and its joint density with the parameter distance, and the network statistics.
+MNIST_OUT := results/mnist
+MNIST_STEPS ?= 100
+MNIST_CYCLES ?= 10
+mnist: install
+	mkdir -p $(MNIST_OUT)
+	for cfg in mnist-nn mnist-nn-0.01; do \
+	  f=$(MNIST_OUT)/$$cfg.h5; \
+	  if [ -f $$f ]; then resume=--resume; else resume=; fi; \
+	  $(VENV)/bin/mlgmin configs/$$cfg.toml -o $$f --steps $(MNIST_STEPS) $$resume || exit 1; \
+	  $(VENV)/bin/mlpathsample grow $$f --strategy unconnected --cycles $(MNIST_CYCLES) || exit 1; \
+	  $(VENV)/bin/mlanalyse misclassification $$f -o $(MNIST_OUT)/$$cfg || exit 1; \
+	  $(VENV)/bin/mlanalyse dgraph $$f -o $(MNIST_OUT)/$$cfg/dgraph.png --colour-by misclassification --component all || exit 1; \
+	  $(VENV)/bin/mlanalyse network $$f --json -o $(MNIST_OUT)/$$cfg/network.png > $(MNIST_OUT)/$$cfg/network.json || exit 1; \
+	done
+	$(VENV)/bin/mlanalyse compare $(MNIST_OUT)/mnist-nn.h5 $(MNIST_OUT)/mnist-nn-0.01.h5 \
+	  --label "lambda 0.1" --label "lambda 0.01" -o $(MNIST_OUT)/minima.csv
+	@cat $(MNIST_OUT)/minima.csv
 
 # The p-spin study (SPEC section 6, item 4): minima from 300 random starts for N = 25-200
 # against the complexity of the theory (index 0, 1, 2, 50 and their zero crossings), and

@@ -278,6 +278,28 @@ def pspin_command(sizes, starts, p, seed, out_dir):
     click.echo(f"theory: threshold {result['theory']['threshold']:.4f}; {zeros}")
 
 
+@cli.command(name="misclassification")
+@click.argument("file", metavar="FILE.h5", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Directory of the tables and figures.")
+@click.option("--lowest", default=100, show_default=True, type=click.IntRange(2, None),
+              help="Use the lowest K minima.")
+def misclassification_command(file, out_dir, lowest):
+    """Classifying networks: test inputs misclassified per minimum, the misclassification
+    distance between minima as a clustered heat map, and its joint density with the
+    aligned parameter distance."""
+    import numpy as np
+
+    from mlanalyse.misclassification import analyse, write_outputs
+
+    res = analyse(file, lowest)
+    names = write_outputs(res, out_dir)
+    f = np.asarray(res["fraction"])
+    click.echo(f"{len(res['ids'])} minima: fraction of the {res['n_test']} test inputs "
+               f"misclassified {f.min():.4f} to {f.max():.4f} (global minimum "
+               f"{f[0]:.4f}); written to {out_dir}/: {' '.join(names)}")
+
+
 def _check_figure_suffix(path):
     from pathlib import Path
 

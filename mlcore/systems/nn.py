@@ -309,9 +309,9 @@ class NNSystem(CompiledSystem):
             y = np.argmax(y, axis=1)
         return np.argmax(self._forward(coords, x_net), axis=1) != y.astype(np.int64)
 
-    def error_rate(self, coords, subset: str = "test") -> float:
-        """Fraction of the ``"test"`` (or ``"train"``) inputs misclassified at ``coords``:
-        the misclassification index of a minimum.
+    def misclassified_on(self, coords, subset: str = "test") -> np.ndarray:
+        """Boolean mask over the ``"test"`` (or ``"train"``) inputs: misclassified at
+        ``coords``.
 
         Raises
         ------
@@ -326,9 +326,14 @@ class NNSystem(CompiledSystem):
             x_net, y = self.x_test, self.y_test
         else:
             raise ValueError(f"subset must be 'test' or 'train', got {subset!r}")
-        if len(x_net) == 0:
-            return float("nan")
-        return float(np.mean(self._misclassified(coords, x_net, y)))
+        return self._misclassified(coords, x_net, y)
+
+    def error_rate(self, coords, subset: str = "test") -> float:
+        """Fraction of the ``"test"`` (or ``"train"``) inputs misclassified at ``coords``:
+        the misclassification index of a minimum (NaN for an empty set); see
+        :meth:`misclassified_on`."""
+        mask = self.misclassified_on(coords, subset)
+        return float(np.mean(mask)) if len(mask) else float("nan")
 
     # ------------------------------------------------------------------ sampling and identity
     def random_coords(self, rng: np.random.Generator) -> np.ndarray:
