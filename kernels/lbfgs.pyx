@@ -271,6 +271,20 @@ cdef int _lbfgs_core(CompiledLandscape pot, double* x, double* g, double* energy
     return status
 
 
+def sequential_dot(const double[::1] a, const double[::1] b):
+    """``sum_k a[k] b[k]`` summed left to right, exactly as the compiled quench sums (the
+    Python L-BFGS uses it so that both paths round alike, and so that results do not depend
+    on the number of BLAS threads)."""
+    if a.shape[0] != b.shape[0]:
+        raise ValueError(f"sequential_dot: lengths {a.shape[0]} and {b.shape[0]} differ")
+    if a.shape[0] == 0:
+        return 0.0
+    cdef double s
+    with nogil:
+        s = _dot(&a[0], &b[0], a.shape[0])
+    return s
+
+
 def lbfgs_quench(CompiledLandscape pot, const double[::1] x0, int M=4, double max_step=0.1,
                  double max_rise=1e-4, double tol=1e-6, long max_iter=10000, double H0=0.1,
                  bint keep_path=False):

@@ -507,8 +507,7 @@ def band_lbfgs(n_images: int, tol: float, max_iter: int, options=None) -> LBFGS:
         opts.update(options)
     elif options is not None:
         opts["M"], opts["H0"] = int(options.M), float(options.H0)
-    # BLAS sums: a band has no compiled twin to agree with, and its vectors are long
-    return LBFGS(backend="python", sequential_sums=False, **opts)
+    return LBFGS(backend="python", **opts)
 
 
 def run_neb(system, coords_a, coords_b, settings=None, lbfgs=None, *,

@@ -376,3 +376,17 @@ def test_compiled_quench_thread_safe_on_shared_instance(rng):
         threaded = list(pool.map(lambda x0: minimize(kern, x0).coords, starts))
     for a, b in zip(serial, threaded):
         np.testing.assert_array_equal(a, b)
+
+
+def test_sequential_dot_is_the_left_to_right_sum():
+    """The compiled dot of the Python path sums exactly as np.add.accumulate (bit for
+    bit), so results do not depend on BLAS or its thread count."""
+    from kernels.lbfgs import sequential_dot
+
+    gen = np.random.default_rng(9)
+    for n in (1, 7, 114, 5000, 30000):
+        a, b = gen.normal(size=n) * 1e3, gen.normal(size=n)
+        assert sequential_dot(a, b) == float(np.add.accumulate(a * b)[-1])
+    assert sequential_dot(np.zeros(0), np.zeros(0)) == 0.0
+    with pytest.raises(ValueError, match="lengths"):
+        sequential_dot(np.zeros(3), np.zeros(4))

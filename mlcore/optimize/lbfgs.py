@@ -97,15 +97,27 @@ STATUS_OUT_OF_MEMORY = 4
 _DEFAULTS = {"tol": 1e-6, "M": 4, "max_step": 0.1, "max_rise": 1e-4, "max_iter": 10000, "H0": 0.1}
 
 
+def _dot_accumulate(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.add.accumulate(a * b)[-1]) if len(a) else 0.0
+
+
+try:  # the compiled left-to-right loop of the quench itself
+    from kernels.lbfgs import sequential_dot as _sequential_dot
+except ImportError:  # kernels not built: the same sums from NumPy, slower
+    _sequential_dot = _dot_accumulate
+
+
 def _dot(a: np.ndarray, b: np.ndarray) -> float:
     """Dot product summed left to right, exactly as the compiled loop sums it.
 
     ``np.dot`` goes to BLAS, whose blocked and fused-multiply-add summation differs from
-    the compiled quench in the last bits; in L-BFGS such differences can flip a discrete
-    decision (a skipped pair, a halving) and the two paths would part ways.  The running
-    sum of ``np.add.accumulate`` is sequential by definition, so both paths round alike.
+    the compiled quench in the last bits, and with more than one BLAS thread depends on
+    the thread count; in L-BFGS such differences can flip a discrete decision (a skipped
+    pair, a halving) and runs would part ways.  A sequential sum rounds the same on every
+    machine (the running sum of ``np.add.accumulate`` is the NumPy twin of the loop).
     """
-    return float(np.add.accumulate(a * b)[-1])
+    return _sequential_dot(np.ascontiguousarray(a, dtype=np.float64),
+                           np.ascontiguousarray(b, dtype=np.float64))
 
 
 def _message(status: int, rms: float, tol: float, max_iter: int) -> str:
@@ -155,13 +167,9 @@ def _manifold_hooks(system):
     return project, retract
 
 
-def _blas_dot(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.dot(a, b))
-
-
 def lbfgs_python(system, coords, *, tol: float = 1e-6, M: int = 4, max_step: float = 0.1,
                  max_rise: float = 1e-4, max_iter: int = 10000, H0: float = 0.1,
-                 keep_path: bool = False, sequential_sums: bool = True) -> QuenchResult:
+                 keep_path: bool = False) -> QuenchResult:
     """Pure-Python L-BFGS quench of ``system`` from ``coords`` (see the module docstring).
 
     Parameters
@@ -174,10 +182,6 @@ def lbfgs_python(system, coords, *, tol: float = 1e-6, M: int = 4, max_step: flo
         Starting coordinates (not modified).
     tol, M, max_step, max_rise, max_iter, H0, keep_path
         As in :func:`minimize`.
-    sequential_sums : bool
-        Sum dot products left to right as the compiled quench does (:func:`_dot`), so that
-        the two paths agree to the bit on a compiled landscape and its NumPy twin; False:
-        BLAS dot products, several times faster on long vectors (elastic bands).
 
     Returns
     -------
@@ -185,7 +189,6 @@ def lbfgs_python(system, coords, *, tol: float = 1e-6, M: int = 4, max_step: flo
     """
     n = int(system.ndim)
     project, retract = _manifold_hooks(system)
-    dot = _dot if sequential_sums else _blas_dot
 
     def proj(at, vec):
         if project is None:
@@ -207,7 +210,7 @@ def lbfgs_python(system, coords, *, tol: float = 1e-6, M: int = 4, max_step: flo
     e, g = eg(x)
     nfev, nit = 1, 0
     sqrt_n = math.sqrt(n)
-    gg = dot(g, g)
+    gg = _dot(g, g)
     rms = math.sqrt(gg) / sqrt_n
     path = [x.copy()] if keep_path else None
     S: list[np.ndarray] = []     # oldest first
@@ -233,13 +236,13 @@ def lbfgs_python(system, coords, *, tol: float = 1e-6, M: int = 4, max_step: flo
                 for j in range(len(S)):
                     S[j] = proj(x, S[j])
                     Y[j] = proj(x, Y[j])
-                    ys = dot(S[j], Y[j])
+                    ys = _dot(S[j], Y[j])
                     if not ys > 0.0:
                         reset = True
                         break
                     rho[j] = 1.0 / ys
                     if j == len(S) - 1:
-                        h0 = ys / dot(Y[j], Y[j])
+                        h0 = ys / _dot(Y[j], Y[j])
                 if reset:
                     S, Y, rho = [], [], []
                     h0 = H0
@@ -248,23 +251,23 @@ def lbfgs_python(system, coords, *, tol: float = 1e-6, M: int = 4, max_step: flo
             d = g.copy()
             alpha = [0.0] * len(S)
             for j in range(len(S) - 1, -1, -1):
-                alpha[j] = rho[j] * dot(S[j], d)
+                alpha[j] = rho[j] * _dot(S[j], d)
                 d -= alpha[j] * Y[j]
             d *= h0
             for j in range(len(S)):
-                beta = rho[j] * dot(Y[j], d)
+                beta = rho[j] * _dot(Y[j], d)
                 d += S[j] * (alpha[j] - beta)
             d = -d
             d = proj(x, d)
 
             # 3. not a descent direction: reset, steepest descent
-            if not dot(g, d) < 0.0:
+            if not _dot(g, d) < 0.0:
                 S, Y, rho = [], [], []
                 h0 = H0
                 d = -h0 * g
 
             # 4. cap the step length
-            dnorm = math.sqrt(dot(d, d))
+            dnorm = math.sqrt(_dot(d, d))
             if dnorm > max_step:
                 d *= max_step / dnorm
 
@@ -289,17 +292,17 @@ def lbfgs_python(system, coords, *, tol: float = 1e-6, M: int = 4, max_step: flo
             # 6. memory update with the projected pair
             s = proj(xt, xt - x)
             y = proj(xt, gt - g)
-            ys = dot(s, y)
+            ys = _dot(s, y)
             if ys > 0.0:
                 S.append(s)
                 Y.append(y)
                 rho.append(1.0 / ys)
-                h0 = ys / dot(y, y)
+                h0 = ys / _dot(y, y)
                 if len(S) > M:
                     del S[0], Y[0], rho[0]
 
             x, e, g = xt, et, gt
-            rms = math.sqrt(dot(g, g)) / sqrt_n
+            rms = math.sqrt(_dot(g, g)) / sqrt_n
             if keep_path:
                 path.append(x.copy())
 
@@ -331,10 +334,6 @@ class LBFGS:
     backend : {"auto", "compiled", "python"}
         ``auto`` uses the compiled quench when the system has a compiled kernel
         (:func:`compiled_kernel`), else the Python one; the others force a path.
-    sequential_sums : bool
-        The Python path sums dot products as the compiled one does (default), so that a
-        NumPy twin of a compiled landscape follows the same path to the bit; False: BLAS
-        dot products, faster on long vectors where no twin exists (elastic bands).
 
     See the module docstring for the algorithm and the reasons behind the defaults.
     """
@@ -342,7 +341,7 @@ class LBFGS:
     def __init__(self, *, tol: float = _DEFAULTS["tol"], M: int = _DEFAULTS["M"],
                  max_step: float = _DEFAULTS["max_step"], max_rise: float = _DEFAULTS["max_rise"],
                  max_iter: int = _DEFAULTS["max_iter"], H0: float = _DEFAULTS["H0"],
-                 backend: str = "auto", sequential_sums: bool = True):
+                 backend: str = "auto"):
         if int(M) != M or M < 1:
             raise ValueError(f"M must be an integer >= 1, got {M!r}")
         if not (max_step > 0.0 and math.isfinite(max_step)):
@@ -364,7 +363,6 @@ class LBFGS:
         self.max_iter = int(max_iter)
         self.H0 = float(H0)
         self.backend = backend
-        self.sequential_sums = bool(sequential_sums)
 
     def settings(self) -> dict:
         """The options as a plain dict (for provenance records)."""
@@ -393,8 +391,7 @@ class LBFGS:
             raise TypeError(f"backend='compiled' needs a compiled landscape; "
                             f"{type(system).__name__} has none")
         if kernel is None:
-            return lbfgs_python(system, coords, keep_path=keep_path,
-                                sequential_sums=self.sequential_sums, **self.settings())
+            return lbfgs_python(system, coords, keep_path=keep_path, **self.settings())
         from kernels.lbfgs import lbfgs_quench
 
         x0 = as_coords(coords, int(kernel.ndim))
