@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mlcore.optimize import LBFGS
+from mlcore.randomness import generator_from_state
 
 
 @dataclass
@@ -136,12 +137,6 @@ class ChunkResult:
     seconds: float
 
 
-def _generator(state_dict: dict) -> np.random.Generator:
-    rng = np.random.Generator(np.random.PCG64())
-    rng.bit_generator.state = state_dict
-    return rng
-
-
 class _Quencher:
     """Quench, then decide whether the result is a minimum to keep."""
 
@@ -210,7 +205,7 @@ def advance(system, state: RunState, n_steps: int, options: BasinHoppingOptions,
     ``time.time()`` passes ``deadline``.
     """
     t0 = time.perf_counter()
-    rng = _generator(state.rng_state)
+    rng = generator_from_state(state.rng_state)
     quench = _Quencher(system, options)
     minima: list[FoundMinimum] = []
     # "finished" is judged against this call's budget and target (a resumed job may have

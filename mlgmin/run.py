@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from mlcore.errors import InputError, RunError
+from mlcore.randomness import fresh_seed
 from mlgmin.acceptance import Metropolis
 from mlgmin.basinhopping import BasinHoppingOptions, ChunkResult, RunState, advance, start_run
 from mlgmin.steps import default_step_taker
@@ -133,7 +134,7 @@ def _prepare_file(inp, system, output: Path, resume: bool, seed: int | None, run
         raise InputError(f"{output}: file exists; add --resume to continue its job, or choose "
                          "another output with -o")
     if seed is None:
-        seed = int(np.random.SeedSequence().entropy % (2**63))
+        seed = fresh_seed()
     db = Database.create(output, config, arrays, ndim=system.ndim, identity=system,
                          program="mlgmin")
     db.save_state(JOB_STATE_KEY, {"seed": seed, "runs": runs}, {})

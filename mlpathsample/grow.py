@@ -54,6 +54,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mlcore.errors import InputError
+from mlcore.randomness import fresh_seed, generator_from_state
 
 #: Strategies :func:`grow` knows.
 STRATEGIES = ("unconnected", "untrap", "shortcut", "random")
@@ -553,9 +554,11 @@ def grow(path, strategy: str, cycles: int, settings, optim_settings, executor_sp
                         for (a, b), res in zip(pairs, results):
                             if res is not None:
                                 _record(db, a, b, res, comps, was_joined[a, b], report)
-                    if strategy == "random":
-                        db.save_state(RANDOM_STATE_KEY, {"seed": seed,
-                                                         "state": rng.bit_generator.state})
+                        # with the cycle's results (an interrupted cycle's finished jobs are
+                        # committed too): the next run continues after these draws
+                        if strategy == "random":
+                            db.save_state(RANDOM_STATE_KEY, {"seed": seed,
+                                                             "state": rng.bit_generator.state})
                     db.commit()
                     if progress is not None:
                         report.n_minima, report.n_ts = db.n_minima, db.n_ts
@@ -591,11 +594,9 @@ def _random_pairs_generator(db, seed: int | None) -> tuple[np.random.Generator, 
     if saved is not None:
         scalars = saved[0]
         if seed is None or int(seed) == int(scalars["seed"]):
-            rng = np.random.Generator(np.random.PCG64())
-            rng.bit_generator.state = scalars["state"]
-            return rng, int(scalars["seed"])
+            return generator_from_state(scalars["state"]), int(scalars["seed"])
     if seed is None:
-        seed = int(np.random.SeedSequence().entropy % (2**63))
+        seed = fresh_seed()
     return np.random.default_rng(seed), int(seed)
 
 

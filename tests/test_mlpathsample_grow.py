@@ -187,34 +187,60 @@ def test_resumed_growth_equals_uninterrupted(tmp_path, strategy):
                 != DatabaseReader(tmp_path / "other.h5").pairs_tried().min1.tolist())
 
 
+SLOW_FOUR_WELLS = '''
+import time
+import numpy as np
+
+
+class SlowFourWells:
+    """Four wells (x, y near +-1), each gradient a millisecond: connect jobs take long
+    enough for a test to kill the run between two cycles."""
+
+    ndim = 2
+
+    def energy_gradient(self, x):
+        time.sleep(1e-3)
+        a, b = x
+        e = (a * a - 1.0) ** 2 + (b * b - 1.0) ** 2 + 0.1 * a + 0.05 * b
+        return e, np.array([4.0 * a * (a * a - 1.0) + 0.1, 4.0 * b * (b * b - 1.0) + 0.05])
+
+    def random_coords(self, rng):
+        return rng.uniform(-1.6, 1.6, 2)
+'''
+
+
 def test_growth_killed_and_run_again_equals_uninterrupted(tmp_path):
-    """SIGKILL to ``mlpathsample grow`` after its second committed cycle; the same command
+    """SIGKILL to ``mlpathsample grow`` after its first committed cycle; the same command
     run again until every minimum is connected gives the file of an uninterrupted run."""
     import os
     import shutil
     import signal
     import time
 
-    path = _gmin(tmp_path, REGRESSION_GROW, "reg")
+    (tmp_path / "wells.py").write_text(SLOW_FOUR_WELLS)
+    text = ('[system]\nkind = "python"\ntarget = "wells.py:SlowFourWells"\n'
+            '[mlgmin]\nsteps = 30\nruns = 1\nseed = 2\nstep_size = 1.5\n')
+    path = _gmin(tmp_path, text, "wells")
+    assert DatabaseReader(path).n_minima == 4
     (tmp_path / "killed.h5").write_bytes(path.read_bytes())
     shutil.copy(str(path) + ".journal", str(tmp_path / "killed.h5") + ".journal")
     command = ["grow", "--strategy", "unconnected", "--cycles", "60", "--executor", "serial",
                "--pairs", "1"]
     proc = subprocess.Popen([MLPATHSAMPLE, command[0], str(tmp_path / "killed.h5"),
                              *command[1:]], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            stderr=subprocess.DEVNULL, cwd=tmp_path)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
-        if DatabaseReader(tmp_path / "killed.h5").n_pairs_tried >= 2:
+        if DatabaseReader(tmp_path / "killed.h5").n_pairs_tried >= 1:
             break
-        time.sleep(0.02)
+        time.sleep(0.01)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     killed_at = DatabaseReader(tmp_path / "killed.h5").n_pairs_tried
-    assert killed_at >= 2
+    assert killed_at >= 1
     for target in (tmp_path / "killed.h5", path):
         res = subprocess.run([MLPATHSAMPLE, command[0], str(target), *command[1:]],
-                             capture_output=True, text=True, check=False)
+                             capture_output=True, text=True, check=False, cwd=tmp_path)
         assert res.returncode == 0, res.stderr
     assert DatabaseReader(path).n_pairs_tried > killed_at   # the kill came before the end
     assert _all_connected(path)
