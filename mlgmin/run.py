@@ -138,6 +138,7 @@ def _prepare_file(inp, system, output: Path, resume: bool, seed: int | None, run
     db = Database.create(output, config, arrays, ndim=system.ndim, identity=system,
                          program="mlgmin")
     db.save_state(JOB_STATE_KEY, {"seed": seed, "runs": runs}, {})
+    db.commit()     # from here on a killed job can always be resumed
     return db, seed, runs, [None] * runs
 
 

@@ -153,6 +153,34 @@ def test_cli_kill_and_resume_matches_uninterrupted(tmp_path):
     assert s_full == s_cut
 
 
+def test_a_job_killed_right_after_creating_its_file_resumes(tmp_path):
+    """Killed after the file exists but before any basin-hopping chunk: --resume works
+    (the job's seed and runs are committed with the file)."""
+    text = ('[system]\nkind = "cluster"\nnatoms = 7\n'
+            '[mlgmin]\nsteps = 30\nruns = 2\nseed = 4\nexecutor = "serial"\n')
+    (tmp_path / "job.toml").write_text(text)
+    script = ("import os, sys\n"
+              "from pathlib import Path\n"
+              "from mlcore.config import load_input\n"
+              "from mlcore.systems import build_system\n"
+              "from mlgmin.run import _prepare_file\n"
+              "inp = load_input('job.toml')\n"
+              "system = build_system(inp.system, inp.base_dir)\n"
+              "_prepare_file(inp, system, Path('cut.h5'), False, 4, 2)\n"
+              "os._exit(9)\n")
+    killed = subprocess.run([sys.executable, "-c", script], cwd=tmp_path)
+    assert killed.returncode == 9 and (tmp_path / "cut.h5").exists()
+    res = subprocess.run([MLGMIN, "job.toml", "-o", "cut.h5", "--resume", "-q"], cwd=tmp_path,
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    full = subprocess.run([MLGMIN, "job.toml", "-o", "full.h5", "-q"], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert full.returncode == 0, full.stderr
+    e_full, s_full = _signature(tmp_path / "full.h5")
+    e_cut, s_cut = _signature(tmp_path / "cut.h5")
+    assert np.allclose(e_full, e_cut, rtol=0, atol=1e-9) and s_full == s_cut
+
+
 def test_cli_errors_exit_2_and_leave_the_file(tmp_path):
     (tmp_path / "bad.toml").write_text('[system]\nkind = "cluster"\nnatoms = 5\n'
                                        '[mlgmin]\nstepz = 5\n')
