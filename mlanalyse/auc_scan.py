@@ -63,6 +63,7 @@ def auc_scan(template, s_values, out_dir, *, steps: int | None = None,
     from mlgmin.run import run
 
     inp = load_input(template)
+    scan_input(inp, s_values[0] if len(s_values) else 0)     # a usable template, or an error
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     settings = apply_overrides(inp.mlgmin, "mlgmin",

@@ -176,8 +176,8 @@ def compare(files, labels, output, plot):
     """Several files side by side: minima, transition states, lowest minimum."""
     import sys
 
-    from mlanalyse.compare import COLUMNS, _cell, compare as run_compare
-    from mlanalyse.compare import plot_lowest, write_table
+    from mlanalyse.compare import compare as run_compare
+    from mlanalyse.compare import plot_lowest, write_csv, write_table
 
     if plot:
         _check_figure_suffix(plot)
@@ -186,9 +186,7 @@ def compare(files, labels, output, plot):
         write_table(rows, output)
         click.echo(f"table of {len(rows)} file(s) written to {output}")
     else:
-        sys.stdout.write(",".join(COLUMNS) + "\n")
-        for row in rows:
-            sys.stdout.write(",".join(_cell(row[c]) for c in COLUMNS) + "\n")
+        write_csv(rows, sys.stdout)
     if plot:
         plot_lowest(rows, plot)
         click.echo(f"figure written to {plot}")

@@ -67,6 +67,17 @@ def compare(paths, labels=None) -> list[dict]:
     return [compare_row(p, None if labels is None else labels[k]) for k, p in enumerate(paths)]
 
 
+def write_csv(rows: list[dict], stream) -> None:
+    """The rows as CSV (empty cells for undefined values) on an open text stream."""
+    import csv
+
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for row in rows:
+        writer.writerow(["" if row[c] is None else repr(row[c]) if isinstance(row[c], float)
+                         else row[c] for c in COLUMNS])
+
+
 def write_table(rows: list[dict], out_path) -> None:
     """CSV (``.csv``) or JSON (``.json``), written atomically."""
     from mlcore.database import atomic_output
@@ -78,19 +89,8 @@ def write_table(rows: list[dict], out_path) -> None:
         if suffix == ".json":
             json.dump(rows, fh, indent=2)
             fh.write("\n")
-            return
-        fh.write(",".join(COLUMNS) + "\n")
-        for row in rows:
-            fh.write(",".join(_cell(row[c]) for c in COLUMNS) + "\n")
-
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return repr(value)
-    text = str(value)
-    return f'"{text}"' if "," in text else text
+        else:
+            write_csv(rows, fh)
 
 
 def plot_lowest(rows: list[dict], out_path, title: str | None = None) -> None:

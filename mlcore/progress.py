@@ -26,12 +26,15 @@ class ProgressLine:
         self.min_interval = min_interval
         self._last = -float("inf")
         self._width = 0
+        self._skipped = None        # arguments of the last call not drawn
 
     def __call__(self, *args, force: bool = False) -> None:
         now = time.monotonic()
         if not force and now - self._last < self.min_interval:
+            self._skipped = args
             return
         self._last = now
+        self._skipped = None
         text = self.describe(*args)
         pad = max(0, self._width - len(text))
         self._width = len(text)
@@ -39,7 +42,10 @@ class ProgressLine:
         self.stream.flush()
 
     def close(self) -> None:
-        """End the line (nothing if nothing was shown)."""
+        """Draw the last call if it was skipped, then end the line (nothing if nothing was
+        ever called)."""
+        if self._skipped is not None:
+            self(*self._skipped, force=True)
         if self._width:
             self.stream.write("\n")
             self.stream.flush()

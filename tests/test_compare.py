@@ -67,3 +67,11 @@ def test_compare_command_writes_table_and_figure(tmp_path):
     bad = subprocess.run([MLANALYSE, "compare", str(tmp_path / "missing.h5")],
                          capture_output=True, text=True, check=False)
     assert bad.returncode == 2 and "missing.h5" in bad.stderr
+
+
+def test_labels_with_commas_and_quotes_survive_the_csv(tmp_path):
+    reg, _ = _file(tmp_path / "reg.h5", {"kind": "regression", "seed": 0}, [3.0, 1.0])
+    label = 'a "b", c'
+    write_table(compare([reg], [label]), tmp_path / "t.csv")
+    back = list(csv.DictReader(open(tmp_path / "t.csv")))
+    assert back[0]["label"] == label and back[0]["n_minima"] == "2"

@@ -20,6 +20,9 @@ def test_progress_line_is_throttled_unless_forced():
     line(2)
     line(3, force=True)
     assert out.getvalue() == "\r1\r3"
+    line(4)                       # throttled, but the last call: drawn when closing
+    line.close()
+    assert out.getvalue() == "\r1\r3\r4\n"
 
 
 def test_nothing_shown_nothing_closed():

@@ -8,9 +8,10 @@ dimensions, all atoms identical) is
 where ``t`` is a translation, ``Q`` a rotation (proper; improper too when inversion is allowed,
 since every improper orthogonal matrix is ``-1`` times a proper one) and ``P`` a permutation of
 the atoms.  Translation is solved exactly by centring both clusters.  For a fixed permutation
-the best rotation is the Kabsch solution (SVD of the 3 x 3 correlation matrix); for a fixed
+the best rotation is the Kabsch solution (here by Horn's quaternion method); for a fixed
 rotation the best permutation is a linear assignment problem on squared atom-atom distances
-(``scipy.optimize.linear_sum_assignment``).  Alternating the two never increases the distance,
+(a shortest-augmenting-path solver).  Both alternate in the compiled loop
+:func:`kernels.assign.refine` (NumPy/SciPy twin: :mod:`kernels.reference.assign`).  Alternating the two never increases the distance,
 but it only finds a local optimum, so the search starts from several orientations:
 
 1. the identity (the two clusters may already be aligned);

@@ -115,8 +115,9 @@ Inputs of another data set labelled by a teacher network (SPEC section 6, item 5
 source's training part: the lowest of `n_quenches` L-BFGS minimisations from random
 weights.  Its outputs on the source's test inputs (the other half of the data) are the
 targets, one real value per class, split at random into the student's `n_train` and
-`n_test` examples.  Students take `loss = "mse"`; with the teacher's architecture or a
-larger one and `lam = 0` their global minimum is zero.  The teacher's weights and which
+`n_test` examples.  Students take `loss = "mse"`; with `outputs = "raw"`, the teacher's
+architecture or a larger one and `lam = 0` their global minimum is zero (softmax targets
+are not network outputs: no student reaches zero on them).  The teacher's weights and which
 source inputs went where are stored with the data.
 """,
 }

@@ -7,9 +7,11 @@ minimisations from random weights drawn with ``seed``); its outputs on the sourc
 inputs, the other half of the data, become the targets.  Those labelled inputs are split at
 random (``seed``) into the student's training and test sets.
 
-A student network with the teacher's architecture (or a larger one) and the squared-error
-loss without L2 can reproduce the targets exactly, so the global minimum of its cost is
-known to be zero; smaller students cannot.  The targets are real-valued vectors with one
+With ``outputs = "raw"`` (the default) a student network with the teacher's architecture
+(or a larger one) and the squared-error loss without L2 can reproduce the targets exactly,
+so the global minimum of its cost is known to be zero; smaller students cannot.  (Softmax
+targets, ``outputs = "probabilities"``, are not outputs of any network of this form, so
+no student reaches zero on them.)  The targets are real-valued vectors with one
 entry per class (``outputs = "raw"``: the teacher's output layer; ``"probabilities"``: its
 softmax), so students need ``loss = "mse"``.
 
