@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SOURCES := setup.py pyproject.toml $(wildcard kernels/*.pyx kernels/*.pxd)
 
-.PHONY: install build test test-slow bench demo regression triatomic mnist pspin teacher-student pipeline lint clean
+.PHONY: install build test test-slow bench demo regression triatomic mnist pspin teacher-student basins pipeline lint clean
 
 install: $(STAMP)
 
@@ -122,6 +122,17 @@ teacher-student: install
 	  --label "2 hidden (smaller)" --label "3 hidden (teacher's size)" --label "5 hidden (larger)" \
 	  -o $(TS_OUT)/lowest.csv --plot $(TS_OUT)/lowest.png
 	@cat $(TS_OUT)/lowest.csv
+
+# Basin volumes (SPEC section 6, item 6) of the ten lowest minima of the regression landscape
+# inside its domain of random starts: confined random walks under a ladder of harmonic
+# springs combined by MBAR; the number of minima and the Boltzmann- and Gibbs-like entropies.
+BASIN_OUT := results/basins
+basins: install
+	mkdir -p $(BASIN_OUT)
+	rm -f $(BASIN_OUT)/regression.h5 $(BASIN_OUT)/regression.h5.journal
+	$(VENV)/bin/mlgmin configs/regression.toml -o $(BASIN_OUT)/regression.h5 --steps 2000
+	$(VENV)/bin/mlanalyse basins $(BASIN_OUT)/regression.h5 --lowest 10 --samples 400 --json > $(BASIN_OUT)/basins.json.tmp && mv $(BASIN_OUT)/basins.json.tmp $(BASIN_OUT)/basins.json
+	$(VENV)/bin/python -c "import json; r = json.load(open('$(BASIN_OUT)/basins.json')); print('number of minima %.3g, S_B %.3f, S_G %.3f, box covered %.3f' % (r['number_of_minima'], r['boltzmann_entropy'], r['gibbs_entropy'], r['fraction_of_box_covered']))"
 
 # One input file through the four programs: OUT/landscape.h5 and the figures beside it.
 pipeline:

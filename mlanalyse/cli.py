@@ -298,6 +298,45 @@ def misclassification_command(file, out_dir, lowest):
                f"{f[0]:.4f}); written to {out_dir}/: {' '.join(names)}")
 
 
+@cli.command(name="basins")
+@click.argument("file", metavar="FILE.h5", type=click.Path(dir_okay=False))
+@click.option("--box", "half_width", type=float,
+              help="Sampling domain |x_i| <= L (default: the landscape's own domain of "
+                   "random starts, where it has one).")
+@click.option("--lowest", default=10, show_default=True, type=click.IntRange(1, None),
+              help="Basin volumes of the lowest K minima.")
+@click.option("--samples", default=400, show_default=True, type=click.IntRange(8, None),
+              help="Random-walk samples per spring constant.")
+@click.option("--springs", default=12, show_default=True, type=click.IntRange(2, 100),
+              help="Spring constants of the ladder.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, None))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON on stdout.")
+def basins(file, half_width, lowest, samples, springs, seed, as_json):
+    """Basin volumes by thermodynamic integration (confined random walks, MBAR); the number
+    of minima and the Boltzmann- and Gibbs-like entropies."""
+    from mlanalyse.basin_volumes import file_basin_volumes
+    from mlcore.progress import terminal_progress
+
+    line = terminal_progress(lambda done, total: f"mlanalyse basins: {done}/{total} minima")
+    try:
+        res = file_basin_volumes(file, half_width, samples, lowest, springs, seed,
+                                 progress=line)
+    finally:
+        if line is not None:
+            line.close()
+    if as_json:
+        _echo_json(res)
+        return
+    click.echo("id,energy,log_volume,log_volume_error,n_quenches")
+    for r in res["minima"]:
+        click.echo(f"{r['id']},{r['energy']!r},{r['log_volume']!r},{r['log_volume_error']!r},"
+                   f"{r['n_quenches']}")
+    click.echo(f"box log volume {res['log_box_volume']:.4f}; basins cover "
+               f"{res['fraction_of_box_covered']:.3f} of it; number of minima "
+               f"{res['number_of_minima']:.4g}; S_B {res['boltzmann_entropy']:.4f}, "
+               f"S_G {res['gibbs_entropy']:.4f}")
+
+
 def _check_figure_suffix(path):
     from pathlib import Path
 

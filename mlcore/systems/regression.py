@@ -281,6 +281,10 @@ class RegressionSystem(CompiledSystem):
         """
         return rng.uniform(RANDOM_LOW, RANDOM_HIGH)
 
+    def sampling_box(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(low, high)``: the domain of :meth:`random_coords` (for basin volumes)."""
+        return np.array(RANDOM_LOW), np.array(RANDOM_HIGH)
+
     # ------------------------------------------------------------------ identity
     def symmetry_images(self, coords) -> np.ndarray:
         """The 16 images of ``coords``, shape ``(16, 5)``, in the order of
