@@ -98,8 +98,8 @@ def dgraph(file, output, levels, emax, lowest, colour_by, component):
               help="Output .csv (columns T, Cv, ...) or a figure (.png/.svg/.pdf).")
 def cv(file, tmin, tmax, npoints, lowest, output):
     """Heat-capacity analogue from the harmonic superposition approximation."""
-    from mlcore.errors import InputError
     from mlanalyse.heat_capacity import run_cv
+    from mlcore.errors import InputError
 
     if tmax <= tmin:
         raise InputError(f"--tmax {tmax} must be above --tmin {tmin}")
@@ -126,8 +126,8 @@ def network(file, as_json, output, random_graphs, seed):
     """Statistics of the network of minima joined by transition states."""
     import numpy as np
 
-    from mlcore.database import DatabaseReader
     from mlanalyse.network import draw_network, minima_graph, network_statistics
+    from mlcore.database import DatabaseReader
 
     graph = minima_graph(DatabaseReader(file))
     stats = network_statistics(graph, n_random=random_graphs, rng=np.random.default_rng(seed))

@@ -64,7 +64,7 @@ def study(sizes, starts: int, p: int = 3, seed: int = 0, progress=None) -> dict:
         res.update({"mean": float(np.mean(e)) if len(e) else float("nan"),
                     "std": float(np.std(e)) if len(e) else float("nan"),
                     "lowest": float(np.min(e)) if len(e) else float("nan"),
-                    "n_minima": int(len(e))})
+                    "n_minima": len(e)})
         rows.append(res)
         if progress is not None:
             progress(res)

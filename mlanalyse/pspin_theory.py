@@ -62,7 +62,7 @@ def complexity(u, k: int, p: int = 3) -> np.ndarray:
 def zero_crossing(k: int, p: int = 3) -> float:
     """``E_k``: the energy per spin where ``Theta_k`` crosses zero (below ``-E_inf``)."""
     e = threshold(p)
-    f = lambda u: float(complexity(u, k, p))  # noqa: E731
+    f = lambda u: float(complexity(u, k, p))
     lo = -e - 1.0
     while f(lo) > 0.0:
         lo -= 1.0

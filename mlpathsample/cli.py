@@ -45,8 +45,8 @@ def _ids(text, option):
 def grow(file, strategy, cycles, pairs_per_cycle, executor, seed, input_file):
     """Grow the network: pick pairs, connect them in parallel, merge."""
     from mlcore.config import apply_overrides
-    from mlcore.session import load_system, program_settings
     from mlcore.progress import terminal_progress
+    from mlcore.session import load_system, program_settings
     from mlpathsample.grow import grow as run_grow
     from mlpathsample.grow import progress_text
 

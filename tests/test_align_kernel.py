@@ -1,9 +1,9 @@
 """The compiled alignment loop (kernels.assign) against its SciPy/NumPy twin."""
 import numpy as np
 import pytest
+from kernels.assign import assign_max, horn_rotation, refine
 from scipy.optimize import linear_sum_assignment
 
-from kernels.assign import assign_max, horn_rotation, refine
 from kernels.reference.assign import proper_rotation
 from kernels.reference.assign import refine as refine_reference
 from mlcore.align.cluster import random_rotation

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mlanalyse.compare import compare, write_table
 from mlcore.database import Database
 from mlcore.errors import InputError
 from mlcore.systems import build_system
 from mlcore.systems.storage import system_storage
-from mlanalyse.compare import compare, write_table
 
 MLANALYSE = str(Path(sys.executable).parent / "mlanalyse")
 
@@ -45,7 +45,8 @@ def test_rows_count_and_lowest_minimum(tmp_path):
     gm_coords = DatabaseReader(nn).minimum(2)["coords"]
     assert rows[1]["test_misclassification"] == system.error_rate(gm_coords)
     write_table(rows, tmp_path / "t.csv")
-    back = list(csv.DictReader(open(tmp_path / "t.csv")))
+    with open(tmp_path / "t.csv") as fh:
+        back = list(csv.DictReader(fh))
     assert back[0]["lowest_energy"] == "1.0" and back[1]["label"] == "network"
     assert back[0]["test_misclassification"] == ""
     write_table(rows, tmp_path / "t.json")
@@ -73,5 +74,6 @@ def test_labels_with_commas_and_quotes_survive_the_csv(tmp_path):
     reg, _ = _file(tmp_path / "reg.h5", {"kind": "regression", "seed": 0}, [3.0, 1.0])
     label = 'a "b", c'
     write_table(compare([reg], [label]), tmp_path / "t.csv")
-    back = list(csv.DictReader(open(tmp_path / "t.csv")))
+    with open(tmp_path / "t.csv") as fh:
+        back = list(csv.DictReader(fh))
     assert back[0]["label"] == label and back[0]["n_minima"] == "2"

@@ -34,7 +34,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
-
 from kernels.assign import refine
 
 __all__ = ["align_clusters", "centred", "kabsch_rotation", "random_rotation"]
