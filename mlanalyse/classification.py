@@ -89,3 +89,52 @@ def file_auc(path) -> dict:
 
     return {"ids": list(range(1, len(energies) + 1)), "energies": energies.tolist(),
             "auc": auc.tolist(), "global_minimum": entry(gm), "best_local": entry(best)}
+
+
+def ensemble_weights(energies, log_products, temperature: float) -> np.ndarray:
+    """Boltzmann weights of minima at a fictitious temperature ``T``, in the harmonic
+    superposition approximation: ``w_i ~ exp(-E_i / T) / sqrt(prod of the Hessian's
+    non-zero eigenvalues)``, i.e. ``exp(-E_i / T - log_product_i / 2)``.  Minima without a
+    log product (not characterised) get the plain ``exp(-E_i / T)`` factor and the
+    log product of the others' mean."""
+    if not temperature > 0:
+        raise InputError(f"temperature {temperature}: must be positive")
+    e = np.asarray(energies, dtype=np.float64)
+    lp = np.asarray(log_products, dtype=np.float64)
+    known = np.isfinite(lp)
+    lp = np.where(known, lp, np.mean(lp[known]) if known.any() else 0.0)
+    log_w = -(e - e.min()) / temperature - 0.5 * lp
+    log_w -= log_w.max()
+    w = np.exp(log_w)
+    return w / w.sum()
+
+
+def ensemble_prediction(path, temperatures) -> list[dict]:
+    """Test-set error and AUC of the Boltzmann-weighted ensemble of a file's minima (mean
+    of their softmax outputs) at each temperature, beside the global minimum alone."""
+    from mlcore.session import load_system
+
+    reader, system = load_system(path)
+    mins = reader.minima()
+    if len(mins) == 0:
+        raise InputError(f"{path}: no minima")
+    if not hasattr(system, "test_probabilities") or getattr(system, "x_test", None) is None:
+        raise InputError("ensemble predictions need a classifying network with a test set")
+    y = np.asarray(system.y_test)
+    if y.ndim != 1:
+        raise InputError("ensemble predictions need class labels")
+    probs = np.array([system.test_probabilities(c) for c in mins.coords])
+    energies = np.asarray(mins.energy, dtype=np.float64)
+    gm = int(np.argmin(energies))
+    single_error = float(np.mean(np.argmax(probs[gm], axis=1) != y))
+    single_auc = macro_auc(probs[gm], y)[0]
+    rows = []
+    for t in temperatures:
+        w = ensemble_weights(energies, mins.log_product, float(t))
+        p = np.tensordot(w, probs, axes=1)
+        rows.append({"temperature": float(t), "n_minima": int(len(w)),
+                     "effective_minima": float(np.exp(-np.sum(w * np.log(w + 1e-300)))),
+                     "ensemble_error": float(np.mean(np.argmax(p, axis=1) != y)),
+                     "ensemble_auc": macro_auc(p, y)[0],
+                     "global_minimum_error": single_error, "global_minimum_auc": single_auc})
+    return rows

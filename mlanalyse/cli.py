@@ -208,6 +208,29 @@ def auc(file, as_json):
         click.echo(f"{i},{e!r},{a!r}")
 
 
+@cli.command()
+@click.argument("file", metavar="FILE.h5", type=click.Path(dir_okay=False))
+@click.option("--temperature", "temperatures", multiple=True, required=True,
+              type=click.FloatRange(0, None, min_open=True),
+              help="Fictitious temperature (energy units); repeat for several.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON on stdout.")
+def ensemble(file, temperatures, as_json):
+    """Classifying networks: predictions of the Boltzmann-weighted ensemble of minima
+    (harmonic superposition) against the global minimum alone, on the test set."""
+    from mlanalyse.classification import ensemble_prediction
+
+    rows = ensemble_prediction(file, temperatures)
+    if as_json:
+        _echo_json(rows)
+        return
+    click.echo("temperature,effective_minima,ensemble_error,ensemble_auc,"
+               "global_minimum_error,global_minimum_auc")
+    for r in rows:
+        click.echo(f"{r['temperature']!r},{r['effective_minima']:.4g},{r['ensemble_error']!r},"
+                   f"{r['ensemble_auc']!r},{r['global_minimum_error']!r},"
+                   f"{r['global_minimum_auc']!r}")
+
+
 @cli.command(name="auc-scan")
 @click.argument("template", metavar="INPUT.toml", type=click.Path(dir_okay=False))
 @click.option("--s", "s_text", default="1:80", show_default=True,

@@ -110,3 +110,34 @@ def test_auc_needs_a_classifier(tmp_path):
     system = build_system({"kind": "regression", "seed": 0})
     with pytest.raises(InputError, match="classifying network"):
         minima_auc(system, [np.zeros(system.ndim)])
+
+
+def test_ensemble_weights_are_harmonic_boltzmann_factors():
+    from mlanalyse.classification import ensemble_weights
+
+    e = np.array([0.0, 0.1, 0.1])
+    lp = np.array([2.0, 0.0, np.nan])          # the third is not characterised
+    w = ensemble_weights(e, lp, 0.1)
+    # w_i ~ exp(-E_i / T - lp_i / 2); the unknown log product is the mean of the others (1)
+    ref = np.exp(-e / 0.1 - 0.5 * np.array([2.0, 0.0, 1.0]))
+    np.testing.assert_allclose(w, ref / ref.sum(), rtol=1e-12)
+    assert ensemble_weights(e, lp, 1e-6)[0] == pytest.approx(1.0)
+    with pytest.raises(InputError, match="positive"):
+        ensemble_weights(e, lp, 0.0)
+
+
+def test_ensemble_prediction_of_a_scan_file(tmp_path):
+    from mlanalyse.classification import ensemble_prediction
+
+    (tmp_path / "t.toml").write_text(TEMPLATE)
+    auc_scan(tmp_path / "t.toml", [20], tmp_path / "scan", executor="serial")
+    path = tmp_path / "scan" / "s020.h5"
+    cold, hot = ensemble_prediction(path, [1e-9, 10.0])
+    # at a vanishing temperature the ensemble is the global minimum
+    assert cold["ensemble_error"] == cold["global_minimum_error"]
+    assert cold["ensemble_auc"] == pytest.approx(cold["global_minimum_auc"], abs=1e-12)
+    assert cold["effective_minima"] == pytest.approx(1.0, abs=1e-6)
+    assert hot["n_minima"] == file_auc(path)["ids"][-1]
+    res = subprocess.run([MLANALYSE, "ensemble", str(path), "--temperature", "0.01"],
+                         capture_output=True, text=True, check=False)
+    assert res.returncode == 0 and res.stdout.startswith("temperature,effective_minima")
