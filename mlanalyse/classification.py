@@ -132,7 +132,7 @@ def ensemble_prediction(path, temperatures) -> list[dict]:
     for t in temperatures:
         w = ensemble_weights(energies, mins.log_product, float(t))
         p = np.tensordot(w, probs, axes=1)
-        rows.append({"temperature": float(t), "n_minima": int(len(w)),
+        rows.append({"temperature": float(t), "n_minima": len(w),
                      "effective_minima": float(np.exp(-np.sum(w * np.log(w + 1e-300)))),
                      "ensemble_error": float(np.mean(np.argmax(p, axis=1) != y)),
                      "ensemble_auc": macro_auc(p, y)[0],
