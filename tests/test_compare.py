@@ -5,28 +5,19 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from mlanalyse.compare import compare, write_table
-from mlcore.database import Database
 from mlcore.errors import InputError
-from mlcore.systems import build_system
-from mlcore.systems.storage import system_storage
+from tests.stored_files import minima_file
 
 MLANALYSE = str(Path(sys.executable).parent / "mlanalyse")
 
 
 def _file(path, table, energies, n_ts=0):
-    system = build_system(table, path.parent)
-    config, arrays = system_storage(system)
-    rng = np.random.default_rng(0)
-    with Database.create(path, config, arrays, ndim=system.ndim,
-                         identity=lambda *a: False, energy_tol=1e-9) as db:
-        for e in energies:
-            db.add_minimum(e, system.random_coords(rng))
-        for k in range(n_ts):
-            db.add_ts(max(energies) + 1.0 + k, system.random_coords(rng), 1, 2)
+    """Minima at random points with the given energies; ``n_ts`` TSs between 1 and 2."""
+    path, system, _ = minima_file(path, table, n_random=len(energies), energies=energies,
+                                  ts=[(max(energies) + 1.0 + k, 1, 2) for k in range(n_ts)])
     return path, system
 
 

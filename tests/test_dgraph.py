@@ -239,21 +239,11 @@ def test_dgraph_coloured_by_misclassification_of_a_network(tmp_path):
     """The misclassification index (fraction of the test set misclassified) of each
     minimum of a triatomic network, computed from the stored landscape."""
     from mlanalyse.quantities import per_minimum_quantity
-    from mlcore.systems import build_system
-    from mlcore.systems.storage import system_storage
+    from tests.stored_files import minima_file
 
-    system = build_system({"kind": "nn", "hidden": 3, "data": {
-        "kind": "triatomic", "n_sequences": 300, "n_train": 150, "n_test": 150}}, tmp_path)
-    rng = np.random.default_rng(2)
-    coords = [system.random_coords(rng) for _ in range(3)]
-    config, arrays = system_storage(system)
-    path = tmp_path / "nn.h5"
-    with Database.create(path, config, arrays, ndim=system.ndim,
-                         identity=lambda *args: False, energy_tol=1e-9) as db:
-        for c in coords:
-            db.add_minimum(system.energy(c), c)
-        db.add_ts(10.0, coords[0], 1, 2)
-        db.add_ts(11.0, coords[1], 2, 3)
+    path, system, coords = minima_file(tmp_path / "nn.h5", {"kind": "nn", "hidden": 3, "data": {
+        "kind": "triatomic", "n_sequences": 300, "n_train": 150, "n_test": 150}},
+        n_random=3, seed=2, ts=[(10.0, 1, 2), (11.0, 2, 3)])
     values, label = per_minimum_quantity(system, coords, "misclassification")
     wrong = [np.mean(np.argmax(_test_outputs(system, c), axis=1) != system.y_test)
              for c in coords]

@@ -12,9 +12,7 @@ from mlanalyse.misclassification import (
     misclassification_distances,
     write_outputs,
 )
-from mlcore.database import Database
-from mlcore.systems import build_system
-from mlcore.systems.storage import system_storage
+from tests.stored_files import minima_file
 
 MLANALYSE = str(Path(sys.executable).parent / "mlanalyse")
 
@@ -40,16 +38,9 @@ def test_clustering_puts_blocks_together():
 
 
 def test_analyse_a_network_file_and_the_command(tmp_path):
-    system = build_system({"kind": "nn", "hidden": 2, "data": {
-        "kind": "triatomic", "n_sequences": 300, "n_train": 100, "n_test": 120}}, tmp_path)
-    rng = np.random.default_rng(3)
-    coords = [system.random_coords(rng) for _ in range(5)]
-    config, arrays = system_storage(system)
-    path = tmp_path / "nn.h5"
-    with Database.create(path, config, arrays, ndim=system.ndim,
-                         identity=lambda *a: False, energy_tol=1e-9) as db:
-        for c in coords:
-            db.add_minimum(system.energy(c), c)
+    path, system, coords = minima_file(tmp_path / "nn.h5", {"kind": "nn", "hidden": 2, "data": {
+        "kind": "triatomic", "n_sequences": 300, "n_train": 100, "n_test": 120}},
+        n_random=5, seed=3)
     res = analyse(path, lowest=4)
     energies = [system.energy(c) for c in coords]
     lowest4 = np.argsort(energies)[:4]
@@ -67,13 +58,8 @@ def test_analyse_a_network_file_and_the_command(tmp_path):
                           str(tmp_path / "cli")], capture_output=True, text=True, check=False)
     assert cli.returncode == 0, cli.stderr
     assert (tmp_path / "cli" / "heatmap.png").read_bytes()[:4] == b"\x89PNG"
-    reg = tmp_path / "reg.h5"
-    rsys = build_system({"kind": "regression", "seed": 0})
-    rcfg, rarr = system_storage(rsys)
-    with Database.create(reg, rcfg, rarr, ndim=rsys.ndim, identity=lambda *a: False,
-                         energy_tol=1e-9) as db:
-        db.add_minimum(1.0, np.zeros(rsys.ndim))
-        db.add_minimum(2.0, np.ones(rsys.ndim))
+    reg, _, _ = minima_file(tmp_path / "reg.h5", {"kind": "regression", "seed": 0},
+                            n_random=2)
     bad = subprocess.run([MLANALYSE, "misclassification", str(reg), "-o", str(tmp_path / "x")],
                          capture_output=True, text=True, check=False)
     assert bad.returncode == 2 and "classifying network" in bad.stderr

@@ -234,10 +234,8 @@ def test_bad_sets_and_inputs_are_input_errors():
 
 
 # ------------------------------------------------------------------ the file
-def test_run_rates_on_a_file_is_json_safe(tmp_path):
-    rng = np.random.default_rng(5)
-    net = random_network(rng, 9, 4, island=2)
-    path = tmp_path / "net.h5"
+def _write_network(path, net, rng):
+    """A stationary-point file holding the network ``net`` (random coordinates)."""
     with Database.create(path, {"kind": "regression", "seed": 0}, ndim=2,
                          identity=lambda *a: False, energy_tol=0.0) as db:
         for k in range(len(net["min_energy"])):
@@ -248,6 +246,13 @@ def test_run_rates_on_a_file_is_json_safe(tmp_path):
             db.add_ts(net["ts_energy"][k], rng.normal(size=2), int(net["min1"][k]),
                       int(net["min2"][k]), log_product=net["ts_log_product"][k],
                       symmetry_order=int(net["ts_order"][k]))
+
+
+def test_run_rates_on_a_file_is_json_safe(tmp_path):
+    rng = np.random.default_rng(5)
+    net = random_network(rng, 9, 4, island=2)
+    path = tmp_path / "net.h5"
+    _write_network(path, net, rng)
     out = run_rates(path, [1, 2], [4], 0.6)
     text = json.dumps(out, allow_nan=False)
     back = json.loads(text)
@@ -271,16 +276,7 @@ def test_rates_command_takes_the_temperature_from_the_input(tmp_path, capsys):
     rng = np.random.default_rng(8)
     net = random_network(rng, 7, 3, dead_end_chain=0, duplicates=0, self_ts=0)
     path = tmp_path / "net.h5"
-    with Database.create(path, {"kind": "regression", "seed": 0}, ndim=2,
-                         identity=lambda *a: False, energy_tol=0.0) as db:
-        for k in range(len(net["min_energy"])):
-            db.add_minimum(net["min_energy"][k], rng.normal(size=2),
-                           log_product=net["min_log_product"][k],
-                           symmetry_order=int(net["min_order"][k]))
-        for k in range(len(net["ts_energy"])):
-            db.add_ts(net["ts_energy"][k], rng.normal(size=2), int(net["min1"][k]),
-                      int(net["min2"][k]), log_product=net["ts_log_product"][k],
-                      symmetry_order=int(net["ts_order"][k]))
+    _write_network(path, net, rng)
     inp = tmp_path / "in.toml"
     inp.write_text('[system]\nkind = "regression"\n[mlpathsample]\ntemperature = 0.3\n')
 
