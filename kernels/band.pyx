@@ -19,6 +19,7 @@ its ``d`` coordinates.
 """
 import numpy as np
 cimport numpy as cnp
+from kernels.vector cimport seq_dot
 from libc.math cimport fabs, sqrt
 from libc.stdlib cimport malloc, free
 
@@ -27,12 +28,6 @@ cnp.import_array()
 cdef double TINY = 1e-300
 
 
-cdef inline double _dot(const double* a, const double* b, Py_ssize_t d) noexcept nogil:
-    cdef Py_ssize_t k
-    cdef double s = 0.0
-    for k in range(d):
-        s += a[k] * b[k]
-    return s
 
 
 def band_gradient(const double[:, ::1] band, const double[::1] energies,
@@ -88,10 +83,10 @@ def band_gradient(const double[:, ::1] band, const double[::1] energies,
             for k in range(d):
                 tp[k] = band[i + 1, k] - band[i, k]
                 tm[k] = band[i, k] - band[i - 1, k]
-            seg = _dot(tp, tp, d)
+            seg = seq_dot(tp, tp, d)
             spring += seg
             len_p = sqrt(seg)
-            len_m = sqrt(_dot(tm, tm, d))
+            len_m = sqrt(seq_dot(tm, tm, d))
             vp = energies[i + 1]
             v0 = energies[i]
             vm = energies[i - 1]
@@ -109,38 +104,38 @@ def band_gradient(const double[:, ::1] band, const double[::1] energies,
                 wp, wm = dmin, dmax
             for k in range(d):
                 tau[k] = wp * tp[k] + wm * tm[k]
-            norm = sqrt(_dot(tau, tau, d))
+            norm = sqrt(seq_dot(tau, tau, d))
             if not norm > TINY:
                 np_ = len_p if len_p > TINY else TINY
                 nm_ = len_m if len_m > TINY else TINY
                 for k in range(d):
                     tau[k] = tp[k] / np_ + tm[k] / nm_
-                norm = sqrt(_dot(tau, tau, d))
+                norm = sqrt(seq_dot(tau, tau, d))
             if norm < TINY:
                 norm = TINY
             for k in range(d):
                 tau[k] /= norm
             gt_row = &true_grad[i - 1, 0]
             g = &grad[(i - 1) * d]
-            gt = _dot(gt_row, tau, d)
+            gt = seq_dot(gt_row, tau, d)
             if climb[i]:
                 for k in range(d):
                     g[k] = gt_row[k] - 2.0 * gt * tau[k]
                 continue
             for k in range(d):
                 perp[k] = gt_row[k] - gt * tau[k]
-            pn = sqrt(_dot(perp, perp, d))
+            pn = sqrt(seq_dot(perp, perp, d))
             if not pn > TINY:
                 pn = 1.0
             # spring gradient gs = k (tm - tp); tp is reused for it
             for k in range(d):
                 tp[k] = spring_k * (tm[k] - tp[k])
-            gs_tau = _dot(tp, tau, d)
+            gs_tau = seq_dot(tp, tau, d)
             for k in range(d):
                 g[k] = perp[k] - spring_k * (len_p - len_m) * tau[k]
             if double_nudged:
                 # spring_perp = gs - (gs.tau) tau; its part along unit = perp / pn
-                gs_unit = (_dot(tp, perp, d) - gs_tau * _dot(tau, perp, d)) / pn
+                gs_unit = (seq_dot(tp, perp, d) - gs_tau * seq_dot(tau, perp, d)) / pn
                 for k in range(d):
                     g[k] += (tp[k] - gs_tau * tau[k]) - gs_unit * perp[k] / pn
     free(tau)

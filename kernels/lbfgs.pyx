@@ -37,6 +37,7 @@ from libc.string cimport memcpy
 from libc.math cimport sqrt, isfinite
 
 from kernels.base cimport CompiledLandscape
+from kernels.vector cimport seq_dot
 
 cnp.import_array()
 
@@ -68,12 +69,6 @@ STATUS_MESSAGES = {
 }
 
 
-cdef inline double _dot(const double* a, const double* b, Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t i
-    cdef double acc = 0.0
-    for i in range(n):
-        acc += a[i] * b[i]
-    return acc
 
 
 cdef inline bint _path_append(double** buf, Py_ssize_t* count, Py_ssize_t* capacity,
@@ -140,7 +135,7 @@ cdef int _lbfgs_core(CompiledLandscape pot, double* x, double* g, double* energy
         pot.c_retract(x)
         e = pot.c_energy_gradient(x, g)
         nfev += 1
-        gd = _dot(g, g, n)
+        gd = seq_dot(g, g, n)
         if not (isfinite(e) and isfinite(gd)):
             status = _NONFINITE_START
             goto_cleanup = True
@@ -166,13 +161,13 @@ cdef int _lbfgs_core(CompiledLandscape pot, double* x, double* g, double* energy
             yv = Y + idx * n
             pot.c_project_tangent(x, sv)
             pot.c_project_tangent(x, yv)
-            ys = _dot(sv, yv, n)
+            ys = seq_dot(sv, yv, n)
             if not (ys > 0.0):
                 reset = True
                 break
             rho[idx] = 1.0 / ys
             if j == k - 1:
-                h0 = ys / _dot(yv, yv, n)
+                h0 = ys / seq_dot(yv, yv, n)
         if reset:
             k = 0
             head = 0
@@ -183,7 +178,7 @@ cdef int _lbfgs_core(CompiledLandscape pot, double* x, double* g, double* energy
             d[i] = g[i]
         for j in range(k - 1, -1, -1):          # newest to oldest
             idx = (head - k + j + M) % M
-            alpha[idx] = rho[idx] * _dot(S + idx * n, d, n)
+            alpha[idx] = rho[idx] * seq_dot(S + idx * n, d, n)
             yv = Y + idx * n
             for i in range(n):
                 d[i] -= alpha[idx] * yv[i]
@@ -191,7 +186,7 @@ cdef int _lbfgs_core(CompiledLandscape pot, double* x, double* g, double* energy
             d[i] *= h0
         for j in range(k):                      # oldest to newest
             idx = (head - k + j + M) % M
-            beta = rho[idx] * _dot(Y + idx * n, d, n)
+            beta = rho[idx] * seq_dot(Y + idx * n, d, n)
             sv = S + idx * n
             for i in range(n):
                 d[i] += sv[i] * (alpha[idx] - beta)
@@ -200,7 +195,7 @@ cdef int _lbfgs_core(CompiledLandscape pot, double* x, double* g, double* energy
         pot.c_project_tangent(x, d)
 
         # 3. not a descent direction: reset the memory, steepest descent
-        gd = _dot(g, d, n)
+        gd = seq_dot(g, d, n)
         if not (gd < 0.0):
             k = 0
             head = 0
@@ -209,7 +204,7 @@ cdef int _lbfgs_core(CompiledLandscape pot, double* x, double* g, double* energy
                 d[i] = -h0 * g[i]
 
         # 4. cap the step length
-        dnorm = sqrt(_dot(d, d, n))
+        dnorm = sqrt(seq_dot(d, d, n))
         if dnorm > max_step:
             fac = max_step / dnorm
             for i in range(n):
@@ -244,9 +239,9 @@ cdef int _lbfgs_core(CompiledLandscape pot, double* x, double* g, double* energy
             ynew[i] = gt[i] - g[i]
         pot.c_project_tangent(xt, d)
         pot.c_project_tangent(xt, ynew)
-        ys = _dot(d, ynew, n)
+        ys = seq_dot(d, ynew, n)
         if ys > 0.0:
-            yy = _dot(ynew, ynew, n)
+            yy = seq_dot(ynew, ynew, n)
             memcpy(S + head * n, d, n * sizeof(double))
             memcpy(Y + head * n, ynew, n * sizeof(double))
             rho[head] = 1.0 / ys
@@ -259,7 +254,7 @@ cdef int _lbfgs_core(CompiledLandscape pot, double* x, double* g, double* energy
             x[i] = xt[i]
             g[i] = gt[i]
         e = et
-        rms = sqrt(_dot(g, g, n)) / sqrt_n
+        rms = sqrt(seq_dot(g, g, n)) / sqrt_n
         if keep_path and not _path_append(path, n_path, &path_cap, x, n):
             status = _OUT_OF_MEMORY
             break
@@ -281,7 +276,7 @@ def sequential_dot(const double[::1] a, const double[::1] b):
         return 0.0
     cdef double s
     with nogil:
-        s = _dot(&a[0], &b[0], a.shape[0])
+        s = seq_dot(&a[0], &b[0], a.shape[0])
     return s
 
 

@@ -45,6 +45,7 @@ from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
 
 from kernels.base cimport CompiledLandscape
+from kernels.vector cimport seq_dot
 
 #: Largest number of stored tensor entries accepted for the dense (p != 3) layout.
 MAX_DENSE_ENTRIES = 64_000_000
@@ -71,12 +72,6 @@ def symmetrise(couplings):
     return out
 
 
-cdef inline double _dot(const double* a, const double* b, Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t i
-    cdef double s = 0.0
-    for i in range(n):
-        s += a[i] * b[i]
-    return s
 
 
 cdef inline void _remove_radial(const double* w, double ww, double* v, Py_ssize_t n) noexcept nogil:
@@ -85,7 +80,7 @@ cdef inline void _remove_radial(const double* w, double ww, double* v, Py_ssize_
     cdef double f
     if ww <= 0.0:
         return
-    f = _dot(w, v, n) / ww
+    f = seq_dot(w, v, n) / ww
     for i in range(n):
         v[i] -= f * w[i]
 
@@ -128,7 +123,7 @@ cdef void _contract_last(const double* src, Py_ssize_t nouter, Py_ssize_t n,
     """``dst[a] = sum_i src[a n + i] v[i]`` for ``a < nouter``."""
     cdef Py_ssize_t a
     for a in range(nouter):
-        dst[a] = _dot(src + a * n, v, n)
+        dst[a] = seq_dot(src + a * n, v, n)
 
 
 cdef class PSpinKernel(CompiledLandscape):
@@ -290,7 +285,7 @@ cdef class PSpinKernel(CompiledLandscape):
         if graw == NULL:
             return NAN
         self._raw_gradient(w, graw)
-        e = self.scale * _dot(w, graw, self.ndim)
+        e = self.scale * seq_dot(w, graw, self.ndim)
         free(graw)
         return e
 
@@ -298,10 +293,10 @@ cdef class PSpinKernel(CompiledLandscape):
         cdef Py_ssize_t n = self.ndim, i
         cdef double e, f = self.p * self.scale
         self._raw_gradient(w, grad)
-        e = self.scale * _dot(w, grad, n)
+        e = self.scale * seq_dot(w, grad, n)
         for i in range(n):
             grad[i] *= f
-        _remove_radial(w, _dot(w, w, n), grad, n)
+        _remove_radial(w, seq_dot(w, w, n), grad, n)
         return e
 
     cdef void c_hessian(self, const double* w, double* hess) noexcept nogil:
@@ -319,7 +314,7 @@ cdef class PSpinKernel(CompiledLandscape):
             for j in range(n):
                 for k in range(j, n):
                     mult = 1.0 if j == k else 0.5
-                    hess[j * n + k] = f * mult * _dot(self._t + pair * n, w, n)
+                    hess[j * n + k] = f * mult * seq_dot(self._t + pair * n, w, n)
                     hess[k * n + j] = hess[j * n + k]
                     pair += 1
         else:
@@ -327,11 +322,11 @@ cdef class PSpinKernel(CompiledLandscape):
             for i in range(n * n):
                 hess[i] *= f
         # Riemannian: P Hess P - (w.g / ww) P, with Hess w = (p-1) g  =>  w.g = w.Hess.w / (p-1)
-        ww = _dot(w, w, n)
+        ww = seq_dot(w, w, n)
         if ww > 0.0:
             for i in range(n):
-                a[i] = _dot(hess + i * n, w, n)
-            s = _dot(a, w, n)
+                a[i] = seq_dot(hess + i * n, w, n)
+            s = seq_dot(a, w, n)
             wg = s / (self.p - 1)
             for i in range(n):
                 for j in range(i, n):
@@ -343,7 +338,7 @@ cdef class PSpinKernel(CompiledLandscape):
 
     cdef void c_hessian_vector(self, const double* w, const double* v, double* out) noexcept nogil:
         cdef Py_ssize_t n = self.ndim, i
-        cdef double ww = _dot(w, w, n), wg
+        cdef double ww = seq_dot(w, w, n), wg
         cdef double* vt = <double*> malloc(n * sizeof(double))
         cdef double* graw = <double*> malloc(n * sizeof(double))
         if vt == NULL or graw == NULL:
@@ -362,7 +357,7 @@ cdef class PSpinKernel(CompiledLandscape):
         else:
             self._dense_contract(w, w, 1, graw)
             self._dense_contract(vt, w, 1, out)
-        wg = self.p * self.scale * _dot(w, graw, n)
+        wg = self.p * self.scale * seq_dot(w, graw, n)
         for i in range(n):
             out[i] *= self.p * (self.p - 1) * self.scale
         _remove_radial(w, ww, out, n)
@@ -372,11 +367,11 @@ cdef class PSpinKernel(CompiledLandscape):
         free(vt); free(graw)
 
     cdef void c_project_tangent(self, const double* w, double* v) noexcept nogil:
-        _remove_radial(w, _dot(w, w, self.ndim), v, self.ndim)
+        _remove_radial(w, seq_dot(w, w, self.ndim), v, self.ndim)
 
     cdef void c_retract(self, double* w) noexcept nogil:
         cdef Py_ssize_t n = self.ndim, i
-        cdef double ww = _dot(w, w, n), f
+        cdef double ww = seq_dot(w, w, n), f
         if ww <= 0.0:
             return
         f = sqrt(n / ww)
