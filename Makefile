@@ -131,8 +131,8 @@ basins: install
 	mkdir -p $(BASIN_OUT)
 	rm -f $(BASIN_OUT)/regression.h5 $(BASIN_OUT)/regression.h5.journal
 	$(VENV)/bin/mlgmin configs/regression.toml -o $(BASIN_OUT)/regression.h5 --steps 2000
-	$(VENV)/bin/mlanalyse basins $(BASIN_OUT)/regression.h5 --lowest 10 --samples 400 --json > $(BASIN_OUT)/basins.json.tmp && mv $(BASIN_OUT)/basins.json.tmp $(BASIN_OUT)/basins.json
-	$(VENV)/bin/python -c "import json; r = json.load(open('$(BASIN_OUT)/basins.json')); print('number of minima %.3g, S_B %.3f, S_G %.3f, box covered %.3f' % (r['number_of_minima'], r['boltzmann_entropy'], r['gibbs_entropy'], r['fraction_of_box_covered']))"
+	$(VENV)/bin/mlanalyse basins $(BASIN_OUT)/regression.h5 --lowest 10 --samples 1500 --direct 2000 --json > $(BASIN_OUT)/basins.json.tmp && mv $(BASIN_OUT)/basins.json.tmp $(BASIN_OUT)/basins.json
+	$(VENV)/bin/python -c "import json; r = json.load(open('$(BASIN_OUT)/basins.json')); [print('minimum %d: cost %.4f, V / V_box %.4f (+- %.0f %%), random starts reaching it %.4f +- %.4f' % (m['id'], m['energy'], m['volume_fraction'], 100 * m['log_volume_error'], m['direct_fraction'], m['direct_fraction_error'])) for m in r['minima']]; print('number of minima %.3g, S_B %.3f, S_G %.3f, box covered %.3f' % (r['number_of_minima'], r['boltzmann_entropy'], r['gibbs_entropy'], r['fraction_of_box_covered']))"
 
 # One input file through the four programs: OUT/landscape.h5 and the figures beside it.
 pipeline:

@@ -194,14 +194,31 @@ def sampling_box(system, half_width: float | None):
     return own()
 
 
+def direct_fractions(quench, targets, tol: float, low, high, n: int,
+                     rng: np.random.Generator) -> np.ndarray:
+    """Plain Monte Carlo check: the fraction of ``n`` uniform random starts in the box
+    whose quench ends within ``tol`` of each target (an unbiased estimate of ``V / V_box``,
+    usable for basins that are not too small)."""
+    targets = np.asarray(targets)
+    hits = np.zeros(len(targets))
+    for _ in range(n):
+        end = quench(rng.uniform(low, high))
+        if end is not None:
+            d = np.linalg.norm(targets - end, axis=1)
+            hits += d <= tol
+    return hits / n
+
+
 def file_basin_volumes(path, half_width: float | None = None, n_samples: int = 400,
                        lowest: int | None = 10, n_springs: int = 12, seed: int = 0,
-                       progress=None) -> dict:
+                       progress=None, n_direct: int = 0) -> dict:
     """Basin volumes of the lowest minima of a file, and the counts and entropies.
 
     A sample belongs to the basin of minimum ``m`` when its quench (the file's stored
     [mlgmin.quench] settings, else the defaults) ends within the landscape's identity
     distance of ``m`` itself: the basin of this copy, not of its symmetry images.
+    ``n_direct > 0`` adds the plain Monte Carlo check :func:`direct_fractions` (with its
+    binomial standard error) to every minimum's entry.
     """
     from mlcore.optimize import LBFGS
     from mlcore.session import load_system, program_settings
@@ -248,7 +265,18 @@ def file_basin_volumes(path, half_width: float | None = None, n_samples: int = 4
                         "left_basin_weakest": float(bv.left_basin[-1])})
         if progress is not None:
             progress(len(results), len(order))
-    return summarise_volumes(results, float(np.sum(np.log(high - low))), d)
+    log_box = float(np.sum(np.log(high - low)))
+    if n_direct > 0:
+        def quench(x):
+            res = lbfgs.run(system, x)
+            return np.asarray(res.coords) if res.success else None
+
+        frac = direct_fractions(quench, coords[order], tol, low, high, int(n_direct), rng)
+        for r, f in zip(results, frac):
+            r["volume_fraction"] = float(math.exp(r["log_volume"] - log_box))
+            r["direct_fraction"] = float(f)
+            r["direct_fraction_error"] = float(math.sqrt(f * (1.0 - f) / n_direct))
+    return summarise_volumes(results, log_box, d)
 
 
 def summarise_volumes(results: list[dict], log_box: float, d: int) -> dict:

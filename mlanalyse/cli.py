@@ -333,8 +333,12 @@ def misclassification_command(file, out_dir, lowest):
 @click.option("--springs", default=12, show_default=True, type=click.IntRange(2, 100),
               help="Spring constants of the ladder.")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0, None))
+@click.option("--direct", "n_direct", default=0, show_default=True,
+              type=click.IntRange(0, None),
+              help="Also quench this many uniform random starts in the box: a plain Monte "
+                   "Carlo check of each volume fraction (for basins that are not too small).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON on stdout.")
-def basins(file, half_width, lowest, samples, springs, seed, as_json):
+def basins(file, half_width, lowest, samples, springs, seed, n_direct, as_json):
     """Basin volumes by thermodynamic integration (confined random walks, MBAR); the number
     of minima and the Boltzmann- and Gibbs-like entropies."""
     from mlanalyse.basin_volumes import file_basin_volumes
@@ -343,17 +347,20 @@ def basins(file, half_width, lowest, samples, springs, seed, as_json):
     line = terminal_progress(lambda done, total: f"mlanalyse basins: {done}/{total} minima")
     try:
         res = file_basin_volumes(file, half_width, samples, lowest, springs, seed,
-                                 progress=line)
+                                 progress=line, n_direct=n_direct)
     finally:
         if line is not None:
             line.close()
     if as_json:
         _echo_json(res)
         return
-    click.echo("id,energy,log_volume,log_volume_error,n_quenches")
+    extra = n_direct > 0
+    click.echo("id,energy,log_volume,log_volume_error,n_quenches"
+               + (",volume_fraction,direct_fraction,direct_fraction_error" if extra else ""))
     for r in res["minima"]:
         click.echo(f"{r['id']},{r['energy']!r},{r['log_volume']!r},{r['log_volume_error']!r},"
-                   f"{r['n_quenches']}")
+                   f"{r['n_quenches']}" + (f",{r['volume_fraction']!r},{r['direct_fraction']!r},"
+                                           f"{r['direct_fraction_error']!r}" if extra else ""))
     click.echo(f"box log volume {res['log_box_volume']:.4f}; basins cover "
                f"{res['fraction_of_box_covered']:.3f} of it; number of minima "
                f"{res['number_of_minima']:.4g}; S_B {res['boltzmann_entropy']:.4f}, "

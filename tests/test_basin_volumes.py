@@ -96,10 +96,14 @@ def test_file_basins_of_a_two_dimensional_egg_box(tmp_path):
             db.add_minimum(-2.0, np.array(x))
     with pytest.raises(InputError, match="--box"):
         file_basin_volumes(path, None)
-    res = file_basin_volumes(path, 1.0, n_samples=300, lowest=2, n_springs=10, seed=1)
+    res = file_basin_volumes(path, 1.0, n_samples=300, lowest=2, n_springs=10, seed=1,
+                             n_direct=200)
     assert [r["id"] for r in res["minima"]] == [1, 2]           # (1.5, 0.5) is outside
     for r in res["minima"]:
         assert abs(r["log_volume"]) < 0.35                       # unit squares
+        # the plain check: about a quarter of the random starts reach each minimum
+        assert r["direct_fraction"] == pytest.approx(0.25, abs=4 * r["direct_fraction_error"])
+        assert r["volume_fraction"] == pytest.approx(math.exp(r["log_volume"]) / 4.0)
     assert res["number_of_minima"] == pytest.approx(4.0, rel=0.35)
     assert res["boltzmann_entropy"] == pytest.approx(math.log(2.0), abs=0.1)
     cli = subprocess.run([MLANALYSE, "basins", str(path), "--box", "1", "--lowest", "1",
