@@ -216,7 +216,10 @@ def file_basin_volumes(path, half_width: float | None = None, n_samples: int = 4
 
     A sample belongs to the basin of minimum ``m`` when its quench (the file's stored
     [mlgmin.quench] settings, else the defaults) ends within the landscape's identity
-    distance of ``m`` itself: the basin of this copy, not of its symmetry images.
+    distance of ``m`` itself: the basin of this copy, not of its symmetry images.  A stored
+    minimum outside the box is replaced by a symmetry image inside it where the landscape
+    has one (``image_in_box``: the regression fits); the box may hold several copies of a
+    fit (e.g. the two orders of the regression's factors), each a basin of its own.
     ``n_direct > 0`` adds the plain Monte Carlo check :func:`direct_fractions` (with its
     binomial standard error) to every minimum's entry.
     """
@@ -236,7 +239,13 @@ def file_basin_volumes(path, half_width: float | None = None, n_samples: int = 4
     q = program_settings("mlgmin", reader, path, None)[0].quench
     lbfgs = LBFGS(tol=q.tol, M=q.M, max_step=q.max_step, max_rise=q.max_rise)
     order = np.argsort(np.asarray(mins.energy), kind="stable")
-    coords = np.asarray(mins.coords)
+    coords = np.array(mins.coords, dtype=np.float64)
+    image = getattr(system, "image_in_box", None)
+    for i in range(len(coords)):        # a symmetry copy of the fit inside the box
+        if image is not None and not np.all((coords[i] >= low) & (coords[i] <= high)):
+            found = image(coords[i], low, high)
+            if found is not None:
+                coords[i] = found
     inside = np.all((coords >= low) & (coords <= high), axis=1)
     order = [i for i in order if inside[i]]
     if lowest is not None:

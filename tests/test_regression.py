@@ -279,3 +279,15 @@ def test_config_round_trip_default_and_user_data(system):
 def test_from_config_rejects_bad_tables(table, match):
     with pytest.raises(InputError, match=match):
         build_system(table)
+
+
+def test_image_in_the_sampling_box_is_the_same_fit():
+    from mlcore.systems.regression import RegressionSystem
+
+    system = RegressionSystem(seed=0)
+    low, high = system.sampling_box()
+    q = np.array([0.1, -2.13, 7.0, 1.34, -0.5])      # outside: negative frequency, phases
+    img = system.image_in_box(q, low, high)
+    assert img is not None and np.all((img >= low) & (img <= high))
+    assert system.energy(img) == pytest.approx(system.energy(q), rel=1e-12)
+    assert system.image_in_box(np.array([5.0, 1.0, 1.0, 1.0, 1.0]), low, high) is None

@@ -285,6 +285,13 @@ class RegressionSystem(CompiledSystem):
         """``(low, high)``: the domain of :meth:`random_coords` (for basin volumes)."""
         return np.array(RANDOM_LOW), np.array(RANDOM_HIGH)
 
+    def image_in_box(self, coords, low, high) -> np.ndarray | None:
+        """The first symmetry image of ``coords`` (phases wrapped) inside the box
+        ``low <= q <= high``, or None: the same fit, as a point the box can sample."""
+        images = wrap_phases(self.symmetry_images(coords))
+        inside = np.all((images >= low) & (images <= high), axis=1)
+        return images[int(np.argmax(inside))].copy() if inside.any() else None
+
     # ------------------------------------------------------------------ identity
     def symmetry_images(self, coords) -> np.ndarray:
         """The 16 images of ``coords``, shape ``(16, 5)``, in the order of
