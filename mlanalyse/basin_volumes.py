@@ -168,14 +168,29 @@ def basin_volume(quench_to, x0, box, springs, n_samples: int,
                        n_quenches=n_q)
 
 
-def default_springs(d: int, inner_radius: float, box_size: float, n: int = 12) -> np.ndarray:
-    """A geometric ladder: the stiffest keeps the walker within ``inner_radius`` (typical
-    distance ``sqrt(d / k)``), the weakest (``sqrt(d / k) = 4 sqrt(d) box_size``) is nearly
-    flat over a box whose widest side is ``box_size``."""
-    k_max = d / inner_radius ** 2
-    k_min = 1.0 / (16.0 * box_size ** 2)
+def contained_spring(quench_to, x0, box, k: float, rng: np.random.Generator,
+                     n_probe: int = 60, max_tries: int = 12) -> float:
+    """The first of ``k, 16 k, 256 k, ...`` whose Gaussian around ``x0`` lies inside the
+    basin and the box: ``n_probe`` independent draws all in the box and all quenching to
+    ``x0``.  Needed where the minimum sits near the edge of the box (phases near 0) or in
+    a narrow basin: ``Z(k_max)`` is taken as the full Gaussian integral."""
+    x0 = np.asarray(x0, dtype=np.float64)
+    low, high = box
+    for _ in range(max_tries):
+        pts = x0 + rng.normal(0.0, 1.0 / math.sqrt(k), (n_probe, x0.size))
+        if np.all((pts >= low) & (pts <= high)) and all(quench_to(p) for p in pts):
+            return float(k)
+        k *= 16.0
+    raise InputError("no spring keeps the walker inside the basin and the box (the minimum "
+                     "lies on the edge of the box, or its basin is too narrow)")
+
+
+def spring_ladder(k_max: float, k_min: float, n_min: int, ratio: float = 4.0) -> np.ndarray:
+    """Geometric springs from ``k_max`` to ``k_min``: at least ``n_min`` of them, and
+    neighbours at most ``ratio`` apart (enough overlap for MBAR)."""
     if k_min >= k_max:
-        raise InputError("the inner radius must be well below the box size")
+        raise InputError("the stiffest spring must be above the weakest")
+    n = max(int(n_min), int(math.ceil(math.log(k_max / k_min) / math.log(ratio))) + 1)
     return np.geomspace(k_max, k_min, n)
 
 
@@ -260,11 +275,14 @@ def file_basin_volumes(path, half_width: float | None = None, n_samples: int = 4
         others = np.delete(coords, i, axis=0)
         nearest = float(np.min(np.linalg.norm(others - x0, axis=1))) if len(others) else 1.0
         size = float(np.max(high - low))
-        springs = default_springs(d, 0.02 * min(nearest, size), size, n_springs)
 
         def quench_to(x, x0=x0):
             res = lbfgs.run(system, x)
             return bool(res.success and np.linalg.norm(res.coords - x0) <= tol)
+
+        k_max = contained_spring(quench_to, x0, (low, high),
+                                 d / (0.02 * min(nearest, size)) ** 2, rng)
+        springs = spring_ladder(k_max, 1.0 / (16.0 * size ** 2), n_springs)
 
         bv = basin_volume(quench_to, x0, (low, high), springs, n_samples, rng)
         results.append({"id": int(i) + 1, "energy": float(mins.energy[i]),

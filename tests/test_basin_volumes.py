@@ -9,9 +9,10 @@ import pytest
 
 from mlanalyse.basin_volumes import (
     basin_volume,
-    default_springs,
+    contained_spring,
     file_basin_volumes,
     mbar_free_energies,
+    spring_ladder,
     summarise_volumes,
 )
 from mlcore.database import Database
@@ -64,7 +65,7 @@ def test_walk_recovers_a_unit_basin():
         res = minimize(system, x, tol=1e-6, max_step=0.05)
         return res.success and abs(res.coords[0] - 0.5) < 1e-3
 
-    bv = basin_volume(quench_to, x0, (-1.0, 1.0), default_springs(1, 0.01, 2.0, 10), 1500,
+    bv = basin_volume(quench_to, x0, (-1.0, 1.0), spring_ladder(1e4, 1.0 / 64.0, 10), 1500,
                       np.random.default_rng(3))
     assert abs(bv.log_volume) < max(4 * bv.log_volume_error, 0.05)
     assert abs(bv.log_volume) < 0.15                       # V = 1 within 15 %
@@ -74,6 +75,27 @@ def test_walk_recovers_a_unit_basin():
     with pytest.raises(InputError, match="inside"):
         basin_volume(quench_to, np.array([3.0]), (-1.0, 1.0), [2.0, 1.0], 100,
                      np.random.default_rng(0))
+
+
+def test_a_minimum_on_the_edge_of_the_box():
+    """The basin [0, 1] of x = 0.5 cut by the box at 0.48: the stiffest spring is raised
+    until its Gaussian fits, and the volume is the part inside, 0.52."""
+    system, x0 = _Egg1(), np.array([0.5])
+
+    def quench_to(x):
+        res = minimize(system, x, tol=1e-6, max_step=0.05)
+        return res.success and abs(res.coords[0] - 0.5) < 1e-3
+
+    rng = np.random.default_rng(4)
+    box = (0.48, 1.0)
+    k_max = contained_spring(quench_to, x0, box, 1e3, rng)
+    assert k_max >= 1.6e4                    # 1e3 reaches past the edge at 0.02 (> 3 sigma)
+    springs = spring_ladder(k_max, 1.0 / 16.0, 8)
+    assert np.all(springs[:-1] / springs[1:] <= 4.0 + 1e-9) and springs[0] == k_max
+    bv = basin_volume(quench_to, x0, box, springs, 1500, rng)
+    assert math.exp(bv.log_volume) == pytest.approx(0.52, rel=0.15)
+    with pytest.raises(InputError, match="edge of the box"):
+        contained_spring(quench_to, np.array([0.48]), box, 1e3, rng, max_tries=2)
 
 
 def test_counts_and_entropies():
