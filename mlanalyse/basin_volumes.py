@@ -190,7 +190,7 @@ def spring_ladder(k_max: float, k_min: float, n_min: int, ratio: float = 4.0) ->
     neighbours at most ``ratio`` apart (enough overlap for MBAR)."""
     if k_min >= k_max:
         raise InputError("the stiffest spring must be above the weakest")
-    n = max(int(n_min), int(math.ceil(math.log(k_max / k_min) / math.log(ratio))) + 1)
+    n = max(int(n_min), math.ceil(math.log(k_max / k_min) / math.log(ratio)) + 1)
     return np.geomspace(k_max, k_min, n)
 
 
