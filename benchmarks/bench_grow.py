@@ -5,7 +5,7 @@ Two parts:
 ``jobs``
     Connect jobs per minute on the regression landscape (20 data points; basin-hopping and
     'unconnected' growth first, not timed) and on a triatomic-network landscape (4 tanh
-    hidden nodes, 1,000 training sequences, 33 parameters; 300 basin-hopping steps first,
+    hidden nodes, 1,000 training sequences, 36 parameters; 300 basin-hopping steps first,
     not timed) with one and with two local worker processes
     (``processes:1`` versus ``processes:2``).  The same fixed list of pairs (every pair of
     the lowest minima, each connect job deterministic given its pair) is submitted to each
