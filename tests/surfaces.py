@@ -31,6 +31,44 @@ import numpy as np
 from mlcore.landscape import CompiledSystem, System
 
 
+class Quadratic(System):
+    """``E = 1/2 x^T H x`` with ``H = Q diag(eigenvalues) Q^T``, ``Q`` random orthogonal.
+
+    The columns of ``Q`` for the eigenvalues listed in ``zero_indices`` are returned as
+    analytic zero modes when ``analytic_zero`` is True.  ``n_zero_modes`` (default: as many
+    as ``zero_indices``) declares zero modes without giving their vectors.  Counts the
+    Hessian-vector products in ``n_hvp``.
+    """
+
+    kind = "python"
+
+    def __init__(self, eigenvalues, rng, zero_indices=(), analytic_zero=True,
+                 n_zero_modes=None):
+        lam = np.asarray(eigenvalues, dtype=np.float64)
+        self.ndim = lam.size
+        self.q, _ = np.linalg.qr(rng.standard_normal((self.ndim, self.ndim)))
+        self.hess = (self.q * lam) @ self.q.T
+        self.zero_indices = list(zero_indices)
+        self.n_zero_modes = len(self.zero_indices) if n_zero_modes is None else n_zero_modes
+        self.analytic_zero = analytic_zero
+        self.n_hvp = 0
+
+    def energy_gradient(self, coords):
+        return 0.5 * coords @ self.hess @ coords, self.hess @ coords
+
+    def hessian(self, coords):
+        return self.hess.copy()
+
+    def hessian_vector(self, coords, vec):
+        self.n_hvp += 1
+        return self.hess @ vec
+
+    def zero_mode_vectors(self, coords):
+        if not self.analytic_zero or not self.zero_indices:
+            return None
+        return self.q[:, self.zero_indices].T.copy()
+
+
 class FourWellSurface(System):
     """The coupled double-double well above (``ndim = 2``, no zero modes)."""
 

@@ -2,11 +2,12 @@
 import numpy as np
 import pytest
 from scipy.optimize import minimize
+from shapes import icosahedron13
+from surfaces import Quadratic
 
 from kernels.reference import cluster as cluster_ref
 from mlcore.landscape import System
 from mlcore.numderiv import fd_gradient
-from shapes import icosahedron13
 from mlcore.stationary import (
     StationaryInfo,
     characterise,
@@ -14,30 +15,6 @@ from mlcore.stationary import (
     index_of,
     is_minimum,
 )
-
-
-class Quadratic(System):
-    """E = 1/2 x^T H x with H = Q diag(eigenvalues) Q^T, Q a random orthogonal matrix."""
-
-    kind = "python"
-
-    def __init__(self, eigenvalues, rng, n_zero_modes=0):
-        lam = np.asarray(eigenvalues, dtype=np.float64)
-        self.ndim = lam.size
-        q, _ = np.linalg.qr(rng.standard_normal((self.ndim, self.ndim)))
-        self.hess = (q * lam) @ q.T
-        self.n_zero_modes = n_zero_modes
-        self.n_hvp = 0
-
-    def energy_gradient(self, coords):
-        return 0.5 * coords @ self.hess @ coords, self.hess @ coords
-
-    def hessian(self, coords):
-        return self.hess.copy()
-
-    def hessian_vector(self, coords, vec):
-        self.n_hvp += 1
-        return self.hess @ vec
 
 
 class SphereRayleigh(System):

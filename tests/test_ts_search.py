@@ -2,7 +2,7 @@
 Rayleigh-Ritz lowest eigenvector."""
 import numpy as np
 import pytest
-from surfaces import FourWellSurface, SphereQuadratic
+from surfaces import FourWellSurface, Quadratic, SphereQuadratic
 
 from mlcore.config.settings import PushOffSettings, QuenchSettings, TSSearchSettings
 from mlcore.landscape import System
@@ -15,41 +15,6 @@ from mloptim.ts_search import TSResult, find_transition_state, verify_transition
 
 TIGHT = TSSearchSettings(tol=1e-9)
 TIGHT_QUENCH = QuenchSettings(tol=1e-9)
-
-
-class Quadratic(System):
-    """``E = 1/2 x^T H x`` with ``H = Q diag(eigenvalues) Q^T``, ``Q`` random orthogonal.
-
-    The columns of ``Q`` for the eigenvalues listed in ``zero_indices`` are returned as
-    analytic zero modes when ``analytic_zero`` is True.
-    """
-
-    kind = "python"
-
-    def __init__(self, eigenvalues, rng, zero_indices=(), analytic_zero=True):
-        lam = np.asarray(eigenvalues, dtype=np.float64)
-        self.ndim = lam.size
-        self.q, _ = np.linalg.qr(rng.standard_normal((self.ndim, self.ndim)))
-        self.hess = (self.q * lam) @ self.q.T
-        self.zero_indices = list(zero_indices)
-        self.n_zero_modes = len(self.zero_indices)
-        self.analytic_zero = analytic_zero
-        self.n_hvp = 0
-
-    def energy_gradient(self, coords):
-        return 0.5 * coords @ self.hess @ coords, self.hess @ coords
-
-    def hessian(self, coords):
-        return self.hess.copy()
-
-    def hessian_vector(self, coords, vec):
-        self.n_hvp += 1
-        return self.hess @ vec
-
-    def zero_mode_vectors(self, coords):
-        if not self.analytic_zero or not self.zero_indices:
-            return None
-        return self.q[:, self.zero_indices].T.copy()
 
 
 # --------------------------------------------------------------------------- the test surface
