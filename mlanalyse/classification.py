@@ -51,6 +51,17 @@ def macro_auc(probabilities, labels) -> tuple[float, list[float]]:
     return (float(np.mean(defined)) if defined else float("nan")), per_class
 
 
+def test_labels(system, what: str) -> np.ndarray:
+    """The class labels of a classifying network's test set, or an :class:`InputError`
+    saying that ``what`` needs one (another landscape, no test set, real-valued targets)."""
+    if not hasattr(system, "test_probabilities") or getattr(system, "x_test", None) is None:
+        raise InputError(f"{what} needs a classifying network (kind = 'nn') with a test set")
+    y = np.asarray(system.y_test)
+    if y.ndim != 1:
+        raise InputError(f"{what} needs class labels; this network fits real-valued targets")
+    return y
+
+
 def minima_auc(system, coords) -> np.ndarray:
     """Test-set macro AUC of the network at each row of ``coords``.
 
@@ -59,11 +70,7 @@ def minima_auc(system, coords) -> np.ndarray:
     InputError
         A landscape that does not classify, or one without a labelled test set.
     """
-    if not hasattr(system, "test_probabilities") or getattr(system, "x_test", None) is None:
-        raise InputError("ROC AUC needs a classifying network (kind = 'nn') with a test set")
-    y = np.asarray(system.y_test)
-    if y.ndim != 1:
-        raise InputError("ROC AUC needs class labels; this network fits real-valued targets")
+    y = test_labels(system, "ROC AUC")
     return np.array([macro_auc(system.test_probabilities(c), y)[0]
                      for c in np.asarray(coords)])
 
@@ -118,11 +125,7 @@ def ensemble_prediction(path, temperatures) -> list[dict]:
     mins = reader.minima()
     if len(mins) == 0:
         raise InputError(f"{path}: no minima")
-    if not hasattr(system, "test_probabilities") or getattr(system, "x_test", None) is None:
-        raise InputError("ensemble predictions need a classifying network with a test set")
-    y = np.asarray(system.y_test)
-    if y.ndim != 1:
-        raise InputError("ensemble predictions need class labels")
+    y = test_labels(system, "ensemble predictions")
     probs = np.array([system.test_probabilities(c) for c in mins.coords])
     energies = np.asarray(mins.energy, dtype=np.float64)
     gm = int(np.argmin(energies))

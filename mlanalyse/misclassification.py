@@ -18,12 +18,9 @@ from mlcore.errors import InputError
 
 def misclassified_masks(system, coords) -> np.ndarray:
     """Boolean matrix ``(n_minima, n_test)``: test input ``j`` misclassified at minimum ``i``."""
-    if getattr(system, "x_test", None) is None or not hasattr(system, "misclassified_on"):
-        raise InputError("misclassification needs a classifying network (kind = 'nn') with "
-                         "a test set")
-    if np.asarray(system.y_test).ndim != 1:
-        raise InputError("misclassification needs class labels; this network fits "
-                         "real-valued targets")
+    from mlanalyse.classification import test_labels
+
+    test_labels(system, "misclassification")
     return np.array([system.misclassified_on(c, "test") for c in np.asarray(coords)])
 
 

@@ -322,13 +322,19 @@ class NEBBand:
         tau /= np.maximum(norms, _TINY)[:, None]
         return tau
 
+    def _image_energies_gradients(self, band) -> tuple[np.ndarray, np.ndarray]:
+        """Energies of the whole band (end points stored) and true gradients of the
+        intermediate images, shapes ``(n_images + 2,)`` and ``(n_images, ndim_system)``."""
+        energies = np.empty(self.n_images + 2)
+        energies[0], energies[-1] = self.end_energies
+        energies[1:-1], true_grad = self.system.energy_gradient_rows(band[1:-1])
+        return energies, np.ascontiguousarray(true_grad)
+
     def decompose(self, x) -> BandGradient:
         """Every part of the band gradient at ``x`` (see :class:`BandGradient`)."""
         band = self.full_images(x)
         n, d = self.n_images, self.ndim_system
-        energies = np.empty(n + 2)
-        energies[0], energies[-1] = self.end_energies
-        energies[1:-1], true_grad = self.system.energy_gradient_rows(band[1:-1])
+        energies, true_grad = self._image_energies_gradients(band)
         tau = self.tangents(band, energies)
         true_perp = true_grad - np.sum(true_grad * tau, axis=1)[:, None] * tau
 
@@ -370,11 +376,9 @@ class NEBBand:
         from kernels.band import band_gradient
 
         band = self.full_images(x)
-        energies = np.empty(self.n_images + 2)
-        energies[0], energies[-1] = self.end_energies
-        energies[1:-1], true_grad = self.system.energy_gradient_rows(band[1:-1])
-        grad, spring_energy = band_gradient(band, energies, np.ascontiguousarray(true_grad),
-                                            self.spring_k, self.double_nudged, self.climbing)
+        energies, true_grad = self._image_energies_gradients(band)
+        grad, spring_energy = band_gradient(band, energies, true_grad, self.spring_k,
+                                            self.double_nudged, self.climbing)
         return float(np.sum(energies[1:-1])) + spring_energy, grad
 
 

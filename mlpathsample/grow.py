@@ -106,12 +106,13 @@ def pairs_unconnected(db, system, components: _Components, count: int, busy: set
     coords = db.minima().coords
     pairs = []
     used_components: set = set()
+    no_partner: set = set()          # every inside partner exhausted: not looked at again
     for distinct in (True, False):
         for m in outside:
             if len(pairs) >= count:
                 return pairs
             comp = components.find(m)
-            if m in busy or (distinct and comp in used_components):
+            if m in busy or m in no_partner or (distinct and comp in used_components):
                 continue
             best, best_d = None, math.inf
             for j in inside:
@@ -120,7 +121,9 @@ def pairs_unconnected(db, system, components: _Components, count: int, busy: set
                 d = float(system.distance(coords[m - 1], coords[j - 1]))
                 if d < best_d:
                     best, best_d = j, d
-            if best is not None:
+            if best is None:
+                no_partner.add(m)
+            else:
                 pairs.append((m, best))
                 busy.update((m, best))
                 used_components.add(comp)
