@@ -11,6 +11,7 @@ from mlcore.align.network import apply_node_map
 from mlcore.errors import InputError
 from mlcore.numderiv import fd_gradient, fd_hessian, fd_hessian_vector
 from mlcore.systems.nn import NNSystem
+from polish import local_minimum
 
 ACTIVATIONS = ("tanh", "linear")
 LOSSES = ("xent", "mse")
@@ -313,11 +314,8 @@ def test_output_bias_shift_is_a_zero_mode_without_bias_regularisation(path):
 
 
 def _minimise(system, rng, gtol=1e-11):
-    from scipy.optimize import minimize
-
-    res = minimize(system.energy_gradient, system.random_coords(rng), jac=True, method="BFGS",
-                   options={"gtol": gtol, "maxiter": 20000})
-    return res.x
+    """A minimum from a random start: the project's L-BFGS, then Newton to ``|g| <= gtol``."""
+    return local_minimum(system, system.random_coords(rng), gtol=gtol)
 
 
 @pytest.mark.parametrize("activation, loss, reg_biases, expected", [
