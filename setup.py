@@ -1,4 +1,5 @@
-"""Build script: setuptools + Cython kernels, console scripts for the four programs.
+"""Build script: the Cython kernels (the metadata, dependencies and console scripts are in
+pyproject.toml).
 
 Set ``KERNELS=cluster,nn`` in the environment to build only some kernel modules
 (handy while developing one kernel); by default every ``kernels/*.pyx`` is built.
@@ -9,11 +10,6 @@ import os
 import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, find_packages, setup
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-about = {}
-with open(os.path.join(HERE, "mlcore", "_version.py")) as fh:
-    exec(fh.read(), about)
 
 wanted = {name.strip() for name in os.environ.get("KERNELS", "").split(",") if name.strip()}
 sources = sorted(glob.glob(os.path.join("kernels", "*.pyx")))
@@ -32,10 +28,6 @@ extensions = [
 ]
 
 setup(
-    name="mllandscape",
-    version=about["__version__"],
-    description="Energy-landscape tools (GMIN/OPTIM/PATHSAMPLE-style) for machine-learning cost functions",
-    python_requires=">=3.11",
     packages=find_packages(include=["kernels", "mlcore", "mlcore.*", "mlgmin", "mloptim",
                                     "mlpathsample", "mlanalyse"]),
     package_data={"kernels": ["*.pxd", "*.pyx"]},
@@ -49,27 +41,5 @@ setup(
             "initializedcheck": False,
         },
     ),
-    install_requires=[
-        "numpy>=1.24",
-        "scipy>=1.10",
-        "h5py>=3.8",
-        "click>=8.1",
-        "matplotlib>=3.7",
-        "networkx>=3.0",
-        "tqdm>=4.60",
-        "dask[distributed]>=2023.1",
-    ],
-    extras_require={
-        "test": ["pytest>=7"],
-        "bench": ["pele==0.1.2"],
-    },
-    entry_points={
-        "console_scripts": [
-            "mlgmin = mlgmin.cli:main",
-            "mloptim = mloptim.cli:main",
-            "mlpathsample = mlpathsample.cli:main",
-            "mlanalyse = mlanalyse.cli:main",
-        ]
-    },
     zip_safe=False,
 )
