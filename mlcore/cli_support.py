@@ -16,12 +16,17 @@ def version_option(prog_name):
                                 message="%(prog)s %(version)s")
 
 
-def run_main(command, prog_name, argv=None):
-    """Run a click ``command``; map errors to exit statuses (2 bad input, 1 failed run).
+def run_main(command, prog_name, argv=None, resume_hint: str = "run the command again"):
+    """Run a click ``command``; map errors to exit statuses (2 bad input, 1 failed run,
+    130 Ctrl-C, 143 SIGTERM).
 
     ``--debug`` anywhere on the command line shows the traceback instead of the one-line
-    message.
+    message.  SIGTERM is handled like Ctrl-C (:mod:`mlcore.termination`); after either,
+    one line says that finished work is saved and how to continue (``resume_hint``).
     """
+    from mlcore.termination import exit_status, handle_sigterm
+
+    handle_sigterm()
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     if not debug:
@@ -33,15 +38,23 @@ def run_main(command, prog_name, argv=None):
     if debug:
         args.remove("--debug")
     try:
-        command.main(args=args, prog_name=prog_name, standalone_mode=False)
+        # what click's main() does, less its handling of Ctrl-C (an empty line, then
+        # Abort, which would hide whether it was SIGINT or SIGTERM)
+        with command.make_context(prog_name, args) as ctx:
+            command.invoke(ctx)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(2)
-    except click.exceptions.Abort:
-        click.echo(f"{prog_name}: interrupted", err=True)
-        sys.exit(130)
+    except (KeyboardInterrupt, click.exceptions.Abort) as exc:
+        if debug and isinstance(exc, KeyboardInterrupt):
+            raise
+        status, name = exit_status(exc if isinstance(exc, KeyboardInterrupt)
+                                   else KeyboardInterrupt())
+        click.echo(f"{prog_name}: interrupted by {name}; finished work is saved "
+                   f"({resume_hint} to continue)", err=True)
+        sys.exit(status)
     except InputError as exc:
         if debug:
             raise

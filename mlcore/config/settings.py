@@ -19,15 +19,18 @@ STRATEGIES = ("unconnected", "untrap", "shortcut", "random")
 
 
 def check_executor(value: str, key: str, where: str) -> str:
-    """Accept ``serial``, ``processes[:N]``, ``dask`` or ``dask:ADDRESS_OR_FILE``."""
+    """Accept ``serial``, ``processes[:N]``, ``dask`` or ``dask:ADDRESS_OR_FILE`` (a scheduler
+    file is looked for when a program starts, not here)."""
     from mlcore.executors import parse_executor
 
-    try:
-        parse_executor(value)
-    except InputError:
-        raise InputError(f"{where}: '{key}' = {value!r} is not one of serial, processes[:N], "
-                         "dask, dask:ADDRESS_OR_SCHEDULER_FILE") from None
+    parse_executor(value, name=f"{where}: '{key}' =", check_file=False)
     return value
+
+
+def _log_interval_option():
+    return option(60.0, "Seconds between progress log lines when standard error is not a "
+                  "terminal (batch jobs, pipes); a terminal shows a redrawn line instead.",
+                  minimum=0.0, strict_min=True)
 
 
 def _executor_option():
@@ -98,6 +101,7 @@ class MLGminSettings:
                                       strict_min=True)
     quench: QuenchSettings = option(QuenchSettings, "Local minimisation settings.")  # noqa: RUF009
     executor: str = _executor_option()
+    log_interval: float = _log_interval_option()
     output: str | None = option(None, "Output HDF5 file, relative to the input file; not set: "
                                 "the input file's name with .h5.")
 
@@ -204,6 +208,7 @@ class MLOptimSettings:
     seed: int | None = option(None, "Seed of the random numbers; not set: drawn from the "
                               "operating system and recorded.", minimum=0)
     executor: str = _executor_option()
+    log_interval: float = _log_interval_option()
 
 
 # --------------------------------------------------------------------------- mlpathsample
@@ -224,6 +229,7 @@ class MLPathsampleSettings:
     seed: int | None = option(None, "Seed of the random numbers; not set: drawn from the "
                               "operating system and recorded.", minimum=0)
     executor: str = _executor_option()
+    log_interval: float = _log_interval_option()
 
 
 # --------------------------------------------------------------------------- mlanalyse
