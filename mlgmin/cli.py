@@ -19,10 +19,13 @@ from mlcore.cli_support import run_main, version_option
 @click.option("--target-energy", type=float, help="Stop a run at or below this energy.")
 @click.option("--time-limit", type=float, help="Stop after this many seconds (resumable).")
 @click.option("--resume", is_flag=True, help="Continue the job stored in the output file.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress line, no table.")
+@click.option("--log-interval", type=click.FloatRange(0, None, min_open=True),
+              help="Seconds between progress log lines when standard error is not a terminal "
+                   "(default: [mlgmin] log_interval, 60).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress (line or log), no table.")
 @version_option("mlgmin")
 def cli(input_file, output, steps, runs, seed, executor, temperature, target_energy,
-        time_limit, resume, quiet):
+        time_limit, resume, log_interval, quiet):
     """Basin-hopping global optimisation (the GMIN of the suite).
 
     Every distinct minimum found goes into the HDF5 file; the lowest (SAVE) are
@@ -32,16 +35,18 @@ def cli(input_file, output, steps, runs, seed, executor, temperature, target_ene
     from pathlib import Path
 
     from mlcore.config import apply_overrides, load_input
-    from mlcore.progress import terminal_progress
+    from mlcore.progress import progress_display
     from mlgmin.report import format_report, progress_text
     from mlgmin.run import run
 
     inp = load_input(input_file)
     settings = apply_overrides(inp.mlgmin, "mlgmin", {
         "steps": steps, "runs": runs, "seed": seed, "executor": executor,
-        "temperature": temperature, "target_energy": target_energy, "time_limit": time_limit})
+        "temperature": temperature, "target_energy": target_energy, "time_limit": time_limit,
+        "log_interval": log_interval})
     out = Path(output) if output else inp.default_output()
-    line = terminal_progress(progress_text(settings.steps * settings.runs), quiet)
+    line = progress_display(progress_text(settings.steps * settings.runs), quiet,
+                            settings.log_interval)
     try:
         report = run(inp, settings, out, resume=resume, argv=sys.argv, progress=line)
     finally:
@@ -53,7 +58,7 @@ def cli(input_file, output, steps, runs, seed, executor, temperature, target_ene
 
 def main(argv=None):
     """Entry point of the ``mlgmin`` console script."""
-    run_main(cli, "mlgmin", argv)
+    run_main(cli, "mlgmin", argv, resume_hint="add --resume")
 
 
 if __name__ == "__main__":

@@ -1,14 +1,17 @@
-"""What ``mlgmin`` shows a person: a progress line on a terminal and the closing table."""
+"""What ``mlgmin`` shows a person: progress (a line on a terminal, log lines in a batch job)
+and the closing table."""
 from __future__ import annotations
 
 
 def progress_text(total_steps: int):
-    """The text of ``mlgmin``'s progress line for a :class:`mlgmin.run.RunReport`."""
+    """The text of ``mlgmin``'s progress line for a :class:`mlgmin.run.RunReport` (whose
+    ``runs`` holds the runs started so far)."""
     total = max(1, int(total_steps))
 
     def describe(report) -> str:
         done = sum(s.step for s in report.runs)
-        best = min((s.best_energy for s in report.runs), default=float("nan"))
+        best = report.display_energy(min((s.best_energy for s in report.runs),
+                                         default=float("nan")))
         rate = report.quenches / report.seconds if report.seconds > 0 else 0.0
         return (f"mlgmin: step {done}/{total} ({100.0 * done / total:5.1f}%)  "
                 f"lowest {best:.8g}  minima {report.n_minima}  {rate:.0f} quenches/s")
@@ -19,7 +22,8 @@ def progress_text(total_steps: int):
 def format_report(report, inp=None) -> str:
     """The end-of-run text: where the file is, counts, rates and the lowest minima."""
     lines = []
-    state = "stopped early (resume with --resume)" if report.interrupted else "finished"
+    state = "stopped at the time limit (continue with --resume)" if report.interrupted \
+        else "finished"
     steps = sum(s.step for s in report.runs)
     failed = sum(s.n_failed_quenches for s in report.runs)
     rejected = sum(s.n_rejected for s in report.runs)
@@ -28,6 +32,14 @@ def format_report(report, inp=None) -> str:
                  f"({report.quenches_per_second:.0f}/s), seed {report.seed}")
     lines.append(f"minima in {report.output}: {report.n_minima} ({report.new_minima} new); "
                  f"quenches not converged: {failed}; rejected as not minima: {rejected}")
+    if report.runs:
+        lines.append("")
+        lines.append(f"{'run':>4} {'steps':>7} {'lowest ' + report.energy_label:>22} "
+                     f"{'accepted':>9}  stopped because")
+        for s in report.runs:
+            reason = report.stop_reasons.get(s.run, "")
+            lines.append(f"{s.run + 1:>4} {s.step:>7} {report.display_energy(s.best_energy):>22.10f} "
+                         f"{s.n_accepted:>9}  {reason}")
     if report.lowest:
         lines.append("")
         label = report.energy_label

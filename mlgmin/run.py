@@ -13,6 +13,7 @@ import math
 import time
 from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +48,8 @@ class RunReport:
     quenches: int = 0
     interrupted: bool = False
     energy_label: str = "energy"
+    stop_reasons: dict[int, str] = field(default_factory=dict)
+    display_energy: Callable[[float], float] = float
 
     @property
     def quenches_per_second(self) -> float:
@@ -175,92 +178,61 @@ def run(inp, settings, output: Path | None = None, *, resume: bool = False,
     argv : list of str, optional
         Command line, recorded with the run.
     progress : callable, optional
-        ``progress(report)`` after every stored chunk (for a terminal progress line).
+        ``progress(report)`` after every stored chunk (a terminal's progress line, or a
+        batch job's log lines).
 
     Returns
     -------
     RunReport
+
+    Notes
+    -----
+    Chunks are computed in parallel but committed in a fixed order, by the step each chunk
+    starts from and then by run, whichever worker finishes first; the same input and seed
+    therefore give the same file, minimum ids included, with every executor.
     """
-    from mlcore.executors import make_executor
+    from mlcore.executors import ManagedExecutor, parse_executor
     from mlcore.systems import build_system
 
     if not inp.system:
         raise InputError(f"{inp.path}: no [system] table: mlgmin needs a landscape")
     output = Path(output) if output is not None else inp.default_output()
+    executor_spec = parse_executor(settings.executor)     # before any file is made
     system = build_system(inp.system, inp.base_dir)
     options = options_from_settings(settings, system.ndim)
     t_start = time.time()
     deadline = None if settings.time_limit is None else t_start + settings.time_limit
     db, seed, runs, states = _prepare_file(inp, system, output, resume, settings.seed,
                                            settings.runs)
-    report = RunReport(output=output, seed=seed, runs=[], n_minima=0, new_minima=0)
+    report = RunReport(output=output, seed=seed, runs=[], n_minima=0, new_minima=0,
+                       energy_label=system.display_energy_label,
+                       display_energy=system.display_energy)
     status, message = "failed", ""
     try:
         db.begin_run("mlgmin", argv, inp.text, seed)
-        n_chunk = chunk_size(options.steps, runs)
-        pending = {k: states[k] for k in range(runs)
-                   if states[k] is None or not _done(states[k], options)}
-        finished = {k: s for k, s in enumerate(states) if s is not None and k not in pending}
-        quenches_before = {k: s.n_quenches for k, s in enumerate(states) if s is not None}
-        executor = make_executor(settings.executor)
-        futures = {}
-        try:
-            submitted_at = {}
-
-            def submit(k):
-                submitted_at[k] = pending[k].step if pending[k] is not None else -1
-                futures[executor.submit(work_chunk, system, k, seed, pending[k], n_chunk,
-                                        options, deadline)] = k
-
-            for k in list(pending):
-                submit(k)
-            while futures:
-                done, _ = wait(futures, return_when=FIRST_COMPLETED)
-                # store finished chunks in run order: with the serial executor (all done at
-                # once) the file is then the same, ids included, for the same seed
-                for fut in sorted(done, key=lambda f: futures[f]):
-                    k = futures.pop(fut)
-                    try:
-                        result = fut.result()
-                    except BrokenProcessPool:
-                        # a worker died: rebuild the pool and redo every lost chunk from
-                        # its stored state (deterministic, so nothing changes)
-                        executor.shutdown(wait=False, cancel_futures=True)
-                        executor = make_executor(settings.executor)
-                        lost = [k] + [futures.pop(f) for f in list(futures)]
-                        for j in lost:
-                            submit(j)
-                        break
-                    report.new_minima += _store_chunk(db, result, options.check_hessian)
-                    report.quenches += result.state.n_quenches - quenches_before.get(k, 0)
-                    quenches_before[k] = result.state.n_quenches
-                    if (result.state.step == submitted_at[k]
-                            and not _done(result.state, options) and deadline is None):
-                        raise RunError(f"run {k + 1} made no progress in a chunk")
-                    pending[k] = result.state
-                    out_of_time = deadline is not None and time.time() > deadline
-                    if _done(result.state, options) or out_of_time:
-                        finished[k] = pending.pop(k)
-                        report.interrupted |= not _done(result.state, options)
-                    else:
-                        submit(k)
-                    if progress is not None:
-                        report.runs = [*finished.values(), *pending.values()]
-                        report.n_minima = db.n_minima
-                        report.seconds = time.time() - t_start
-                        progress(report)
-        finally:
-            executor.shutdown(wait=True, cancel_futures=True)
-        report.runs = sorted(finished.values(), key=lambda s: s.run)
+        jobs = _Chunks(system, seed, states, options, chunk_size(options.steps, runs),
+                       deadline)
+        with ManagedExecutor(executor_spec) as pool:
+            for result in jobs.results_in_order(pool):
+                report.new_minima += _store_chunk(db, result, options.check_hessian)
+                report.quenches += jobs.new_quenches(result)
+                if progress is not None:
+                    report.runs = jobs.states()
+                    report.n_minima = db.n_minima
+                    report.seconds = time.time() - t_start
+                    progress(report)
+        report.runs = jobs.states()
+        report.stop_reasons = {s.run: stop_reason(s, options, jobs.timed_out)
+                               for s in report.runs}
+        report.interrupted = any(r == "time limit" for r in report.stop_reasons.values())
         if not report.interrupted:
             finish_lowest(db, system, settings)
         report.n_minima = db.n_minima
         report.lowest = lowest_minima(db, 10, system.display_energy)
-        report.energy_label = system.display_energy_label
         report.seconds = time.time() - t_start
         status = "interrupted" if report.interrupted else "finished"
     except KeyboardInterrupt:
-        status, message = "interrupted", "interrupted by the user"
+        status, message = "interrupted", "interrupted by a signal"
         raise
     except RuntimeError as exc:
         message = str(exc)
@@ -269,6 +241,106 @@ def run(inp, settings, output: Path | None = None, *, resume: bool = False,
         db.end_run(status=status, message=message)
         db.close(status=status, message=message)
     return report
+
+
+class _Chunks:
+    """The chunks of a job's runs: submitted as soon as a run's previous chunk is back,
+    handed out for committing in a fixed order.
+
+    Each run has at most one chunk in flight.  The order key of a chunk is ``(step it
+    starts from, run)``; a finished chunk is handed out once it is the smallest key among
+    the runs still going, so the commit order does not depend on the executor.
+    """
+
+    def __init__(self, system, seed, states, options, n_chunk, deadline):
+        self.system, self.seed, self.options = system, seed, options
+        self.n_chunk, self.deadline = n_chunk, deadline
+        self.latest = {k: s for k, s in enumerate(states)}    # newest state of each run
+        self.going = {k for k, s in self.latest.items() if s is None or not _done(s, options)}
+        self.committed_step = {k: _start_step(s) for k, s in self.latest.items()}
+        self.quenches = {k: (0 if s is None else s.n_quenches) for k, s in self.latest.items()}
+        self.timed_out = False
+
+    def states(self) -> list[RunState]:
+        """The newest state of every started run, in run order."""
+        return [s for _, s in sorted(self.latest.items()) if s is not None]
+
+    def new_quenches(self, result: ChunkResult) -> int:
+        """Quenches a chunk made (for the rate)."""
+        k = result.state.run
+        new = result.state.n_quenches - self.quenches[k]
+        self.quenches[k] = result.state.n_quenches
+        return new
+
+    def _submit(self, pool, k, in_flight):
+        start = _start_step(self.latest[k])
+        fut = pool.submit(work_chunk, self.system, k, self.seed, self.latest[k], self.n_chunk,
+                          self.options, self.deadline)
+        in_flight[fut] = (k, start)
+
+    def results_in_order(self, pool):
+        """Yield every chunk's :class:`ChunkResult` in commit order until all runs are done
+        or out of time.  A pool broken by a dying worker is rebuilt and its lost chunks
+        are computed again from their runs' states (deterministic, so nothing changes)."""
+        in_flight: dict = {}
+        ready: dict = {}
+        try:
+            yield from self._in_order(pool, in_flight, ready)
+        except KeyboardInterrupt:
+            # Ctrl-C or SIGTERM: the chunks already back are finished work, committed too
+            # (out of the usual order: ids may then differ from an uninterrupted job's)
+            for k in sorted(ready, key=lambda j: (self.committed_step[j], j)):
+                yield ready.pop(k)
+            raise
+
+    def _in_order(self, pool, in_flight, ready):
+        for k in sorted(self.going):
+            self._submit(pool, k, in_flight)
+        while in_flight or ready:
+            if in_flight:
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    k, start = in_flight.pop(fut)
+                    try:
+                        result = fut.result()
+                    except BrokenProcessPool:
+                        lost = [k] + [in_flight.pop(f)[0] for f in list(in_flight)]
+                        pool.rebuild()
+                        for j in sorted(lost):
+                            self._submit(pool, j, in_flight)
+                        break
+                    if (result.state.step == start and not _done(result.state, self.options)
+                            and self.deadline is None):
+                        raise RunError(f"run {k + 1} made no progress in a chunk")
+                    self.latest[k] = result.state
+                    ready[k] = result
+                    out_of_time = self.deadline is not None and time.time() > self.deadline
+                    self.timed_out |= out_of_time and not _done(result.state, self.options)
+                    if not (_done(result.state, self.options) or out_of_time):
+                        self._submit(pool, k, in_flight)
+            while ready:
+                k = min(self.going, key=lambda j: (self.committed_step[j], j))
+                if k not in ready:
+                    break
+                result = ready.pop(k)
+                self.committed_step[k] = result.state.step
+                if not any(run == k for run, _ in in_flight.values()):
+                    self.going.discard(k)
+                yield result
+
+
+def _start_step(state: RunState | None) -> int:
+    """The step a run's next chunk starts from (-1: the run has not started)."""
+    return -1 if state is None else state.step
+
+
+def stop_reason(state: RunState, options: BasinHoppingOptions, timed_out: bool) -> str:
+    """Why a run stopped: ``target energy reached``, ``steps done`` or ``time limit``."""
+    if options.target_energy is not None and state.best_energy <= options.target_energy:
+        return "target energy reached"
+    if state.step >= options.steps:
+        return "steps done"
+    return "time limit" if timed_out else "not finished"
 
 
 def _done(state: RunState, options: BasinHoppingOptions) -> bool:
