@@ -78,6 +78,7 @@ def dgraph(file, output, levels, emax, lowest, colour_by, component):
     from mlanalyse.disconnectivity import run_dgraph
 
     _check_figure_suffix(output)
+    _prepare(output, "-o")
     info = run_dgraph(file, output, levels=levels, emax=emax, lowest=lowest,
                       colour_by=colour_by, component=component)
     click.echo(f"disconnectivity graph of {info.get('n_drawn', '?')} minima written to {output}")
@@ -103,6 +104,8 @@ def cv(file, tmin, tmax, npoints, lowest, output):
 
     if tmax <= tmin:
         raise InputError(f"--tmax {tmax} must be above --tmin {tmin}")
+    if output is not None:
+        _prepare(output, "-o")
     ks = [None, *lowest]
     temps, curves = run_cv(file, tmin, tmax, npoints=npoints, lowest=ks, out_path=output)
     if output is None:
@@ -133,6 +136,7 @@ def network(file, as_json, output, random_graphs, seed):
     stats = network_statistics(graph, n_random=random_graphs, rng=np.random.default_rng(seed))
     if output:
         _check_figure_suffix(output)
+        _prepare(output, "-o")
         draw_network(graph, output)
     if as_json:
         _echo_json(stats)
@@ -153,6 +157,7 @@ def fits(file, output, count, as_json):
     from mlanalyse.fits import plot_regression_fits
 
     _check_figure_suffix(output)
+    _prepare(output, "-o")
     info = plot_regression_fits(file, output, count)
     if as_json:
         _echo_json(info)
@@ -181,6 +186,9 @@ def compare(files, labels, output, plot):
 
     if plot:
         _check_figure_suffix(plot)
+        _prepare(plot, "--plot")
+    if output:
+        _prepare(output, "-o")
     rows = run_compare(files, list(labels) if labels else None)
     if output:
         write_table(rows, output)
@@ -248,6 +256,7 @@ def auc_scan_command(template, s_text, out_dir, steps, runs, executor):
     from mlanalyse.auc_scan import auc_scan, parse_s_values, plot_scan, write_scan_csv
     from mlcore.progress import terminal_progress
 
+    _prepare(out_dir, "-o", directory=True)
     values = parse_s_values(s_text)
     line = terminal_progress(lambda s, row: f"mlanalyse auc-scan: s = {s} "
                              f"({values.index(s) + 1}/{len(values)})  AUC global minimum "
@@ -280,6 +289,7 @@ def pspin_command(sizes, starts, p, seed, out_dir):
     from mlcore.errors import InputError
     from mlcore.progress import terminal_progress
 
+    _prepare(out_dir, "-o", directory=True)
     try:
         ns = [int(v) for v in sizes.split(",") if v.strip()]
     except ValueError:
@@ -313,6 +323,7 @@ def misclassification_command(file, out_dir, lowest):
 
     from mlanalyse.misclassification import analyse, write_outputs
 
+    _prepare(out_dir, "-o", directory=True)
     res = analyse(file, lowest)
     names = write_outputs(res, out_dir)
     f = np.asarray(res["fraction"])
@@ -365,6 +376,13 @@ def basins(file, half_width, lowest, samples, springs, seed, n_direct, as_json):
                f"{res['fraction_of_box_covered']:.3f} of it; number of minima "
                f"{res['number_of_minima']:.4g}; S_B {res['boltzmann_entropy']:.4f}, "
                f"S_G {res['gibbs_entropy']:.4f}")
+
+
+def _prepare(path, what, directory=False):
+    """Create the missing parent folders of an output path, or refuse it (exit 2)."""
+    from mlcore.outputs import prepare_output
+
+    return prepare_output(path, what=what, directory=directory)
 
 
 def _check_figure_suffix(path):

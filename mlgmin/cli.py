@@ -44,7 +44,9 @@ def cli(input_file, output, steps, runs, seed, executor, temperature, target_ene
         "steps": steps, "runs": runs, "seed": seed, "executor": executor,
         "temperature": temperature, "target_energy": target_energy, "time_limit": time_limit,
         "log_interval": log_interval})
-    out = Path(output) if output else inp.default_output()
+    from mlcore.outputs import prepare_output
+
+    out = prepare_output(Path(output) if output else inp.default_output(), what="-o")
     line = progress_display(progress_text(settings.steps * settings.runs), quiet,
                             settings.log_interval)
     try:

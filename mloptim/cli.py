@@ -94,9 +94,13 @@ def path(file, ts_id, output, input_file):
     from mloptim.profile_output import write_profile
     from mloptim.run import path_profile
 
+    from mlcore.outputs import prepare_output
+
+    out = Path(output) if output else Path(f"ts{ts_id}-path.csv")
+    prepare_output(out, what="-o")
+    prepare_output(out.with_suffix(".png"), what="-o")
     settings, _ = _settings(file, input_file)
     profile, e_ts, ok = path_profile(file, ts_id, settings)
-    out = Path(output) if output else Path(f"ts{ts_id}-path.csv")
     write_profile(out, profile, ts_id)
     click.echo(f"path of transition state {ts_id} (energy {e_ts:.10g}): {len(profile)} points, "
                f"length {profile[-1, 0] - profile[0, 0]:.6g}; written to {out} and "

@@ -108,8 +108,10 @@ def rates(file, a_ids, b_ids, temperature, input_file, as_json):
 @click.option("--B", "b_ids", help="Minimum ids written to min.B.")
 def export_(file, directory, a_ids, b_ids):
     """Write PATHSAMPLE's min.data, ts.data, points.min, points.ts, min.A, min.B."""
+    from mlcore.outputs import prepare_output
     from mlpathsample.pathsample_files import export_pathsample
 
+    prepare_output(directory, what="DIR", directory=True)
     export_pathsample(file, directory, A=_ids(a_ids, "--A") if a_ids else None,
                       B=_ids(b_ids, "--B") if b_ids else None)
     click.echo(f"PATHSAMPLE files written to {directory}")
@@ -122,8 +124,10 @@ def export_(file, directory, a_ids, b_ids):
               help="Input file whose [system] describes the landscape of the data.")
 def import_(directory, file, input_file):
     """Read PATHSAMPLE files into a new stationary-point file."""
+    from mlcore.outputs import prepare_output
     from mlpathsample.pathsample_files import import_pathsample
 
+    prepare_output(file, what="FILE.h5")
     n_min, n_ts = import_pathsample(directory, file, input_file, argv=sys.argv)
     click.echo(f"{file}: {n_min} minima and {n_ts} transition states imported from {directory}")
 
