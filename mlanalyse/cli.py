@@ -62,7 +62,7 @@ def list_ts(file):
 
 @cli.command()
 @click.argument("file", metavar="FILE.h5", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+@click.option("-o", "--output", required=True, type=str,
               help="Figure: .png, .svg or .pdf.")
 @click.option("--levels", default=20, show_default=True, type=click.IntRange(2, 10000),
               help="Number of energy thresholds of the superbasin analysis.")
@@ -95,7 +95,7 @@ def dgraph(file, output, levels, emax, lowest, colour_by, component):
 @click.option("--npoints", default=200, show_default=True, type=click.IntRange(2, None))
 @click.option("--lowest", multiple=True, type=click.IntRange(1, None),
               help="Partial sum over the lowest K minima (repeat for several curves).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False),
+@click.option("-o", "--output", type=str,
               help="Output .csv (columns T, Cv, ...) or a figure (.png/.svg/.pdf).")
 def cv(file, tmin, tmax, npoints, lowest, output):
     """Heat-capacity analogue from the harmonic superposition approximation."""
@@ -120,7 +120,7 @@ def cv(file, tmin, tmax, npoints, lowest, output):
 @cli.command()
 @click.argument("file", metavar="FILE.h5", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON on stdout.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False),
+@click.option("-o", "--output", type=str,
               help="Drawing of the network (.png/.svg/.pdf).")
 @click.option("--random-graphs", default=10, show_default=True, type=click.IntRange(0, None),
               help="Random graphs with the same numbers of nodes and edges to compare with.")
@@ -147,7 +147,7 @@ def network(file, as_json, output, random_graphs, seed):
 
 @cli.command()
 @click.argument("file", metavar="FILE.h5", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+@click.option("-o", "--output", required=True, type=str,
               help="Figure: .png, .svg or .pdf.")
 @click.option("--count", default=4, show_default=True, type=click.IntRange(0, 50),
               help="Local-minimum fits drawn besides the global minimum's.")
@@ -173,9 +173,9 @@ def fits(file, output, count, as_json):
 @click.option("--label", "labels", multiple=True,
               help="Name of each file in the table and figure, once per file, in order "
                    "(default: the file names).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False),
+@click.option("-o", "--output", type=str,
               help="Table: .csv or .json (default: CSV on stdout).")
-@click.option("--plot", type=click.Path(dir_okay=False),
+@click.option("--plot", type=str,
               help="Bar chart of the lowest energies: .png, .svg or .pdf.")
 def compare(files, labels, output, plot):
     """Several files side by side: minima, transition states, lowest minimum."""
@@ -243,7 +243,7 @@ def ensemble(file, temperatures, as_json):
 @click.argument("template", metavar="INPUT.toml", type=click.Path(dir_okay=False))
 @click.option("--s", "s_text", default="1:80", show_default=True,
               help="Steps from convergence: FIRST:LAST[:STEP] or a list like 1,5,10.")
-@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
+@click.option("-o", "--output", "out_dir", required=True, type=str,
               help="Directory of the per-s files, auc.csv and auc.png.")
 @click.option("--steps", type=click.IntRange(1, None), help="Basin-hopping steps per run.")
 @click.option("--runs", type=click.IntRange(1, None), help="Basin-hopping runs per s.")
@@ -280,7 +280,7 @@ def auc_scan_command(template, s_text, out_dir, steps, runs, executor):
 @click.option("--p", "p", default=3, show_default=True, type=click.IntRange(3, None))
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0, None),
               help="Seed of the couplings (and, with N, of the starts).")
-@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
+@click.option("-o", "--output", "out_dir", required=True, type=str,
               help="Directory of minima.csv, energies.csv, theory.json, complexity.png.")
 def pspin_command(sizes, starts, p, seed, out_dir):
     """Spherical p-spin: energies of minima from random starts for growing N, with the
@@ -311,7 +311,7 @@ def pspin_command(sizes, starts, p, seed, out_dir):
 
 @cli.command(name="misclassification")
 @click.argument("file", metavar="FILE.h5", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
+@click.option("-o", "--output", "out_dir", required=True, type=str,
               help="Directory of the tables and figures.")
 @click.option("--lowest", default=100, show_default=True, type=click.IntRange(2, None),
               help="Use the lowest K minima.")
