@@ -16,10 +16,11 @@ def connect(path, min1: int, min2: int, settings, executor_spec: str,
             argv=None, input_text: str = ""):
     """Connect minima ``min1`` and ``min2`` (1-based) of the file; returns a ConnectReport."""
     from mlcore.database import Database
-    from mlcore.executors import make_executor
+    from mlcore.executors import ManagedExecutor, parse_executor
     from mlcore.session import check_minimum_id, load_system
     from mloptim.connect import ConnectDriver
 
+    executor_spec = parse_executor(executor_spec)
     reader, system = load_system(path)
     check_minimum_id(reader, min1)
     check_minimum_id(reader, min2)
@@ -29,9 +30,13 @@ def connect(path, min1: int, min2: int, settings, executor_spec: str,
         db.begin_run("mloptim", argv, input_text)
         status = "failed"
         try:
-            with make_executor(executor_spec) as executor:
+            # stopped at once after Ctrl-C, SIGTERM or an error; each cycle is committed
+            with ManagedExecutor(executor_spec) as executor:
                 report = ConnectDriver(db, system, settings, executor).run(min1, min2)
             status = "finished"
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
         finally:
             db.end_run(status=status)
     return report

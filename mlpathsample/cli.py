@@ -42,10 +42,15 @@ def _ids(text, option):
 @click.option("--input", "input_file", type=click.Path(dir_okay=False),
               help="Input file with [mlpathsample] and [mloptim] sections (default: the input "
                    "stored with the file's first run).")
-def grow(file, strategy, cycles, pairs_per_cycle, executor, seed, input_file):
+@click.option("--log-interval", type=click.FloatRange(0, None, min_open=True),
+              help="Seconds between progress log lines when standard error is not a terminal "
+                   "(default: [mlpathsample] log_interval, 60).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress (line or log).")
+def grow(file, strategy, cycles, pairs_per_cycle, executor, seed, input_file, log_interval,
+         quiet):
     """Grow the network: pick pairs, connect them in parallel, merge."""
     from mlcore.config import apply_overrides
-    from mlcore.progress import terminal_progress
+    from mlcore.progress import progress_display
     from mlcore.session import load_system, program_settings
     from mlpathsample.grow import grow as run_grow
     from mlpathsample.grow import progress_text
@@ -55,8 +60,8 @@ def grow(file, strategy, cycles, pairs_per_cycle, executor, seed, input_file):
     optim, _ = program_settings("mloptim", reader, file, input_file)
     settings = apply_overrides(settings, "mlpathsample", {
         "strategy": strategy, "cycles": cycles, "pairs_per_cycle": pairs_per_cycle,
-        "executor": executor, "seed": seed})
-    line = terminal_progress(progress_text)
+        "executor": executor, "seed": seed, "log_interval": log_interval})
+    line = progress_display(progress_text, quiet, settings.log_interval)
     try:
         report = run_grow(file, settings.strategy, settings.cycles, settings, optim,
                           settings.executor, settings.seed, sys.argv, text, line)
@@ -134,7 +139,7 @@ def import_(directory, file, input_file):
 
 def main(argv=None):
     """Entry point of the ``mlpathsample`` console script."""
-    run_main(cli, "mlpathsample", argv)
+    run_main(cli, "mlpathsample", argv, resume_hint="run grow again")
 
 
 if __name__ == "__main__":

@@ -619,16 +619,21 @@ class _Pool:
     """
 
     def __init__(self, spec: str):
-        from mlcore.executors import make_executor
+        from mlcore.executors import ManagedExecutor
 
-        self._make = lambda: make_executor(spec)
-        self.executor = self._make()
+        self._managed = ManagedExecutor(spec)
+
+    @property
+    def executor(self):
+        return self._managed.executor
 
     def __enter__(self):
+        self._managed.__enter__()
         return self
 
     def __exit__(self, *exc):
-        self.executor.shutdown(wait=True, cancel_futures=True)
+        # after Ctrl-C, SIGTERM or an error the workers are stopped at once
+        self._managed.__exit__(*exc)
 
     def run(self, jobs: list, results: list, retries: int = 1) -> None:
         """Run ``jobs`` (``(fn, *args)`` tuples); fill ``results[k] = (value, error)``."""
@@ -651,8 +656,7 @@ class _Pool:
                         results[k] = (None, exc)
             if not broken:
                 return
-            self.executor.shutdown(wait=False, cancel_futures=True)
-            self.executor = self._make()
+            self._managed.rebuild()
             todo = sorted(broken)
 
 
