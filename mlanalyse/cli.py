@@ -16,6 +16,21 @@ def cli():
     """
 
 
+_INPUT_HELP = ("Input file whose [mlanalyse] section sets the defaults (default: the input "
+               "stored with the file's first run, else the documented defaults).")
+
+
+def _section(file, input_file, overrides):
+    """The ``[mlanalyse]`` settings of ``file``: from ``--input``, else the stored input
+    file, else the defaults; command-line ``overrides`` (None: not given) on top."""
+    from mlcore.config import apply_overrides
+    from mlcore.database import DatabaseReader
+    from mlcore.session import program_settings
+
+    settings, _ = program_settings("mlanalyse", DatabaseReader(file), file, input_file)
+    return apply_overrides(settings, "mlanalyse", overrides)
+
+
 def _echo_json(obj):
     import json
 
@@ -64,8 +79,9 @@ def list_ts(file):
 @click.argument("file", metavar="FILE.h5", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=str,
               help="Figure: .png, .svg or .pdf.")
-@click.option("--levels", default=20, show_default=True, type=click.IntRange(2, 10000),
-              help="Number of energy thresholds of the superbasin analysis.")
+@click.option("--levels", type=click.IntRange(2, 10000),
+              help="Number of energy thresholds of the superbasin analysis (default: "
+                   "[mlanalyse.dgraph] levels, 20).")
 @click.option("--emax", type=float, help="Top energy of the graph (default: highest TS).")
 @click.option("--lowest", type=click.IntRange(1, None), help="Only the lowest K minima.")
 @click.option("--colour-by", "colour_by", help="Colour branches by this per-minimum quantity "
@@ -73,14 +89,18 @@ def list_ts(file):
               "misclassification, misclassification_train).")
 @click.option("--component", type=click.Choice(["global", "all"]), default="global",
               show_default=True, help="The global minimum's connected component, or all.")
-def dgraph(file, output, levels, emax, lowest, colour_by, component):
+@click.option("--input", "input_file", type=click.Path(dir_okay=False), help=_INPUT_HELP)
+def dgraph(file, output, levels, emax, lowest, colour_by, component, input_file):
     """Disconnectivity graph of the minima and transition states."""
     from mlanalyse.disconnectivity import run_dgraph
 
     _check_figure_suffix(output)
+    d = _section(file, input_file, {"dgraph.levels": levels, "dgraph.emax": emax,
+                                    "dgraph.lowest": lowest,
+                                    "dgraph.colour_by": colour_by}).dgraph
     _prepare(output, "-o")
-    info = run_dgraph(file, output, levels=levels, emax=emax, lowest=lowest,
-                      colour_by=colour_by, component=component)
+    info = run_dgraph(file, output, levels=d.levels, emax=d.emax, lowest=d.lowest,
+                      colour_by=d.colour_by, component=component)
     click.echo(f"disconnectivity graph of {info.get('n_drawn', '?')} minima written to {output}")
     for note in info.get("notes", []):
         click.echo(f"note: {note}")
@@ -88,22 +108,29 @@ def dgraph(file, output, levels, emax, lowest, colour_by, component):
 
 @cli.command()
 @click.argument("file", metavar="FILE.h5", type=click.Path(dir_okay=False))
-@click.option("--tmin", required=True, type=click.FloatRange(0, None, min_open=True),
-              help="Lowest temperature (energy units, k_B = 1).")
-@click.option("--tmax", required=True, type=click.FloatRange(0, None, min_open=True),
-              help="Highest temperature.")
-@click.option("--npoints", default=200, show_default=True, type=click.IntRange(2, None))
+@click.option("--tmin", type=click.FloatRange(0, None, min_open=True),
+              help="Lowest temperature (energy units, k_B = 1; default: [mlanalyse.cv] tmin).")
+@click.option("--tmax", type=click.FloatRange(0, None, min_open=True),
+              help="Highest temperature (default: [mlanalyse.cv] tmax).")
+@click.option("--npoints", type=click.IntRange(2, None),
+              help="Number of temperatures (default: [mlanalyse.cv] npoints).")
 @click.option("--lowest", multiple=True, type=click.IntRange(1, None),
               help="Partial sum over the lowest K minima (repeat for several curves).")
 @click.option("-o", "--output", type=str,
               help="Output .csv (columns T, Cv, ...) or a figure (.png/.svg/.pdf).")
-def cv(file, tmin, tmax, npoints, lowest, output):
+@click.option("--input", "input_file", type=click.Path(dir_okay=False), help=_INPUT_HELP)
+def cv(file, tmin, tmax, npoints, lowest, output, input_file):
     """Heat-capacity analogue from the harmonic superposition approximation."""
     from mlanalyse.heat_capacity import run_cv
     from mlcore.errors import InputError
 
-    if tmax <= tmin:
+    if tmin is not None and tmax is not None and tmax <= tmin:
         raise InputError(f"--tmax {tmax} must be above --tmin {tmin}")
+    c = _section(file, input_file, {"cv.tmin": tmin, "cv.tmax": tmax,
+                                    "cv.npoints": npoints}).cv
+    tmin, tmax, npoints = c.tmin, c.tmax, c.npoints
+    if not lowest and c.lowest is not None:
+        lowest = (c.lowest,)
     if output is not None:
         _prepare(output, "-o")
     ks = [None, *lowest]
