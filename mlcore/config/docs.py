@@ -174,6 +174,58 @@ def _tables(cls, name):
             yield from _tables(base, f"{name}.{f.name}")
 
 
+_TOL = [("energy_tol", "float > 0", "{e}", "Energies of two minima closer than this may be the same minimum (identity test)."),
+        ("distance_tol", "float > 0", "{d}", "Distance (after alignment) within which two minima of equal energy are the same.")]
+
+#: The ``[system]`` keys of every landscape kind: (key, type, default, meaning).  The test
+#: checks them against the keys each system module accepts (``_ALLOWED_KEYS``).
+SYSTEM_KEYS = {
+    "cluster": [
+        ("natoms", "integer >= 2", "required", "Number of atoms N (ndim = 3 N)."),
+        ("gamma", "float", "`0.0`", "Axilrod-Teller strength (reduced units); 0 gives plain LJ_N."),
+        ("box", "float > 0", "(natoms / 0.5)^(1/3)", "Side of the cube, centred on the origin, of random starts."),
+        ("permute", "boolean", "`true`", "Identify permutational isomers as one minimum (false: distinct)."),
+    ] + [(k, t, v.format(e="1e-6 natoms", d="`0.01`"), m) for k, t, v, m in _TOL],
+    "nn": [
+        ("hidden", "integer >= 1", "required", "Number of hidden nodes H."),
+        ("activation", "string", '`"tanh"`', "Hidden-node activation. One of: `tanh`, `linear`."),
+        ("loss", "string", '`"xent"`', "Softmax cross-entropy against labels (`xent`) or squared error against targets (`mse`)."),
+        ("lam", "float >= 0", "`0.0`", "L2 coefficient lambda."),
+        ("reg_biases", "boolean", "`true`", "Include the biases in the L2 term."),
+        ("standardise", "boolean", "`false`", "Standardise the inputs with the training mean and standard deviation."),
+        ("data", "table", "required", "The data set (see *Data sets* below)."),
+    ] + [(k, t, v.format(e="`1e-06`", d="`0.1`"), m) for k, t, v, m in _TOL],
+    "regression": [
+        ("seed", "integer >= 0", "`0`", "Seed of the generated data."),
+        ("npoints", "integer >= 1", "`100`", "Number of generated data points."),
+        ("noise", "float >= 0", "`0.02`", "Standard deviation of the Gaussian noise of the generated data."),
+        ("q_true", "list of float", "`[0.1, 2.13, 0.0, 1.34, 0.0]`", "Parameters that make the generated data."),
+        ("x", "list of float", "not set", "User data: inputs (with `t`; not with the generator keys)."),
+        ("t", "list of float", "not set", "User data: targets, as many as `x`."),
+    ] + [(k, t, v.format(e="`1e-06`", d="`0.001`"), m) for k, t, v, m in _TOL],
+    "pspin": [
+        ("n", "integer >= 2", "required", "Number of spins N."),
+        ("p", "integer >= 2", "`3`", "Order of the interaction."),
+        ("seed", "integer >= 0", "`0`", "Seed of the couplings."),
+    ] + [(k, t, v.format(e="1e-6 n", d="`0.01`"), m) for k, t, v, m in _TOL],
+    "python": [
+        ("target", "string", "required", "The class: `path/to/file.py:Class` or `package.module:Class`."),
+        ("params", "table", "`{}`", "Keyword arguments of the class's constructor."),
+    ] + [(k, t, v.format(e="`1e-06`", d="`0.001`"), m) for k, t, v, m in _TOL],
+}
+
+
+def _system_tables() -> str:
+    """Markdown of the ``[system]`` keys of every kind."""
+    out = ["## `[system]`\n", "`kind` chooses the landscape; the other keys depend on it.\n"]
+    for kind, rows in SYSTEM_KEYS.items():
+        out.append(f'### `[system]` `kind = "{kind}"`\n')
+        lines = ["| key | type | default | meaning |", "|---|---|---|---|"]
+        lines += [f"| `{k}` | {t} | {d} | {m} |" for k, t, d, m in rows]
+        out.append("\n".join(lines) + "\n")
+    return "\n".join(out)
+
+
 def render() -> str:
     """The Markdown text of ``docs/input-files.md``."""
     out = [HEADER]
@@ -187,6 +239,7 @@ def render() -> str:
                 out.append(f"### `[{table}]`\n")
             out.append(_section_title(tcls) + "\n")
             out.append(table_text)
+    out.append(_system_tables())
     out.append(DATASETS_INTRO)
     from mlcore.datasets.options import DATASET_OPTIONS
 
