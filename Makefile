@@ -3,10 +3,10 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-SOURCES := setup.py pyproject.toml $(LOCK) $(wildcard kernels/*.pyx kernels/*.pxd)
 # Exact versions of every dependency (build and run time, tests), resolved by `make lock`
 # from the ranges declared in pyproject.toml; `make install` installs exactly these.
 LOCK   := requirements.lock
+SOURCES := setup.py pyproject.toml $(LOCK) $(wildcard kernels/*.pyx kernels/*.pxd)
 UV_VERSION := 0.13.9
 
 .PHONY: install lock build test test-slow bench demo regression triatomic mnist pspin teacher-student basins pipeline lint clean

@@ -31,19 +31,38 @@ def _settings(file, input_file, overrides=None):
 
 @cli.command()
 @click.argument("file", metavar="FILE.h5", type=click.Path(dir_okay=False))
-@click.argument("min1", type=int)
-@click.argument("min2", type=int)
+@click.argument("min1")
+@click.argument("min2")
 @click.option("--executor", metavar="SPEC",
               help="serial, processes[:N] (default), dask or dask:ADDRESS_OR_SCHEDULER_FILE.")
 @click.option("--input", "input_file", type=click.Path(dir_okay=False), help=_INPUT_HELP)
 @click.option("--max-attempts", type=int, help="Connect cycles before giving up.")
-def connect(file, min1, min2, executor, input_file, max_attempts):
-    """Join minima MIN1 and MIN2 (1-based ids) by a chain of transition states."""
+@click.option("--log-interval", type=float, metavar="SECONDS",
+              help="Seconds between progress log lines when standard error is not a terminal "
+                   "(default: [mloptim] log_interval, 60).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress (line or log).")
+def connect(file, min1, min2, executor, input_file, max_attempts, log_interval, quiet):
+    """Join minima MIN1 and MIN2 (1-based ids, or gm for the global minimum) by a chain of
+    transition states."""
+    from mlcore.database import DatabaseReader
+    from mlcore.progress import progress_display
+    from mlcore.session import minimum_id
+    from mloptim.connect import progress_text
     from mloptim.run import connect as run_connect
 
+    reader = DatabaseReader(file)
+    min1, min2 = minimum_id(reader, min1, "MIN1"), minimum_id(reader, min2, "MIN2")
+
     settings, text = _settings(file, input_file,
-                               {"executor": executor, "connect.max_attempts": max_attempts})
-    report = run_connect(file, min1, min2, settings, settings.executor, sys.argv, text)
+                               {"executor": executor, "connect.max_attempts": max_attempts,
+                                "log_interval": log_interval})
+    line = progress_display(progress_text, quiet, settings.log_interval)
+    try:
+        report = run_connect(file, min1, min2, settings, settings.executor, sys.argv, text,
+                             progress=line)
+    finally:
+        if line is not None:
+            line.close()
     click.echo(f"mloptim connect {min1} {min2}: {report.message}; "
                f"{report.new_minima} new minima, {report.new_ts} new transition states, "
                f"{report.rejected} candidates rejected")

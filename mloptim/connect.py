@@ -162,6 +162,14 @@ class ConnectReport:
     message: str = ""
 
 
+def progress_text(report: ConnectReport, cycle: int, max_cycles: int, done: int,
+                  jobs: int) -> str:
+    """The text of ``mloptim connect``'s progress line."""
+    return (f"connect {report.min1}-{report.min2}: cycle {cycle}/{max_cycles}, "
+            f"job {done}/{jobs}, {report.new_minima} new minima, {report.new_ts} new TS, "
+            f"{report.rejected} rejected")
+
+
 class ConnectDriver:
     """Runs the connect cycles between minima ``min1`` and ``min2`` of an open writer.
 
@@ -273,8 +281,12 @@ class ConnectDriver:
         report.rejected += outcome.n_rejected
         db.add_tried_pair(a, b, 0 if joined else 1, outcome.message)
 
-    def run(self, min1: int, min2: int) -> ConnectReport:
-        """Connect the two minima (1-based ids); commits after every cycle."""
+    def run(self, min1: int, min2: int, progress=None) -> ConnectReport:
+        """Connect the two minima (1-based ids); commits after every cycle.
+
+        ``progress(report, cycle, max_cycles, done, jobs)``, if given, is called when a cycle
+        starts (``done = 0``) and after each of its ``jobs`` connect jobs is stored.
+        """
         from mloptim.jobs import connect_pair_checked
 
         nodes = [int(min1), int(min2)]
@@ -298,6 +310,9 @@ class ConnectDriver:
                 fut = self.executor.submit(connect_pair_checked, self.system, first, second,
                                            self.settings, attempt, aligned)
                 futures[fut] = (a, b)
+            max_cycles = self.settings.connect.max_attempts
+            if progress is not None:
+                progress(report, cycle, max_cycles, 0, len(futures))
             # merged in the order the links were chosen, so the file does not depend on
             # which worker finished first (the cycle waits for all of them anyway)
             for fut in list(futures):
@@ -307,6 +322,9 @@ class ConnectDriver:
                 except Exception as exc:  # a failed job costs its pair, not the run
                     outcome, error = None, f"{type(exc).__name__}: {exc}"
                 self._store(a, b, outcome, error, nodes, report)
+                if progress is not None:
+                    progress(report, cycle, max_cycles, list(futures).index(fut) + 1,
+                             len(futures))
             self.db.commit()
         # joined through transition states only: no distances (alignments) needed
         path = dijkstra_path(len(nodes), lambda i, j: 0.0 if self.db.ts_between(

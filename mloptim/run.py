@@ -13,8 +13,10 @@ from mlcore.errors import InputError, RunError
 
 
 def connect(path, min1: int, min2: int, settings, executor_spec: str,
-            argv=None, input_text: str = ""):
-    """Connect minima ``min1`` and ``min2`` (1-based) of the file; returns a ConnectReport."""
+            argv=None, input_text: str = "", progress=None):
+    """Connect minima ``min1`` and ``min2`` (1-based) of the file; returns a ConnectReport.
+
+    ``progress`` is handed to :meth:`mloptim.connect.ConnectDriver.run`."""
     from mlcore.database import Database
     from mlcore.executors import ManagedExecutor, parse_executor
     from mlcore.session import check_minimum_id, load_system
@@ -32,7 +34,7 @@ def connect(path, min1: int, min2: int, settings, executor_spec: str,
         try:
             # stopped at once after Ctrl-C, SIGTERM or an error; each cycle is committed
             with ManagedExecutor(executor_spec) as executor:
-                report = ConnectDriver(db, system, settings, executor).run(min1, min2)
+                report = ConnectDriver(db, system, settings, executor).run(min1, min2, progress)
             status = "finished"
         except KeyboardInterrupt:
             status = "interrupted"

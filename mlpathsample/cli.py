@@ -16,16 +16,12 @@ def cli():
     """
 
 
-def _ids(text, option):
-    from mlcore.errors import InputError
+def _ids(file, text, option):
+    """Minimum ids of ``option`` (ids, ranges, gm, lowest:K) resolved against ``file``."""
+    from mlcore.database import DatabaseReader
+    from mlcore.session import minimum_ids
 
-    try:
-        ids = [int(t) for t in text.replace(",", " ").split()]
-    except ValueError:
-        raise InputError(f"{option} {text!r}: give minimum ids like 1,2,5") from None
-    if not ids:
-        raise InputError(f"{option} is empty")
-    return ids
+    return minimum_ids(DatabaseReader(file), text, option)
 
 
 @cli.command()
@@ -77,8 +73,9 @@ def grow(file, strategy, cycles, pairs_per_cycle, executor, seed, input_file, lo
 
 @cli.command()
 @click.argument("file", metavar="FILE.h5", type=click.Path(dir_okay=False))
-@click.option("--A", "a_ids", required=True, help="Minimum ids of state A, e.g. 1,2.")
-@click.option("--B", "b_ids", required=True, help="Minimum ids of state B.")
+@click.option("--A", "a_ids", required=True, help="Minimum ids of state A: ids, ranges, gm, lowest:K; "
+                   "e.g. gm, 1,3-7 or lowest:5.")
+@click.option("--B", "b_ids", required=True, help="Minimum ids of state B (as --A).")
 @click.option("--temperature", type=click.FloatRange(0, None, min_open=True),
               help="Temperature (energy units, k_B = 1; default: [mlpathsample] temperature).")
 @click.option("--input", "input_file", type=click.Path(dir_okay=False),
@@ -97,7 +94,7 @@ def rates(file, a_ids, b_ids, temperature, input_file, as_json):
 
         settings, _ = program_settings("mlpathsample", DatabaseReader(file), file, input_file)
         temperature = settings.temperature
-    result = run_rates(file, _ids(a_ids, "--A"), _ids(b_ids, "--B"), temperature)
+    result = run_rates(file, _ids(file, a_ids, "--A"), _ids(file, b_ids, "--B"), temperature)
     if as_json:
         click.echo(json.dumps(result, indent=2, allow_nan=True))
     else:
@@ -109,16 +106,16 @@ def rates(file, a_ids, b_ids, temperature, input_file, as_json):
 @cli.command(name="export")
 @click.argument("file", metavar="FILE.h5", type=click.Path(dir_okay=False))
 @click.argument("directory", metavar="DIR", type=click.Path(file_okay=False))
-@click.option("--A", "a_ids", help="Minimum ids written to min.A.")
-@click.option("--B", "b_ids", help="Minimum ids written to min.B.")
+@click.option("--A", "a_ids", help="Minimum ids written to min.A (ids, ranges, gm, lowest:K).")
+@click.option("--B", "b_ids", help="Minimum ids written to min.B (as --A).")
 def export_(file, directory, a_ids, b_ids):
     """Write PATHSAMPLE's min.data, ts.data, points.min, points.ts, min.A, min.B."""
     from mlcore.outputs import prepare_output
     from mlpathsample.pathsample_files import export_pathsample
 
     prepare_output(directory, what="DIR", directory=True)
-    export_pathsample(file, directory, A=_ids(a_ids, "--A") if a_ids else None,
-                      B=_ids(b_ids, "--B") if b_ids else None)
+    export_pathsample(file, directory, A=_ids(file, a_ids, "--A") if a_ids else None,
+                      B=_ids(file, b_ids, "--B") if b_ids else None)
     click.echo(f"PATHSAMPLE files written to {directory}")
 
 

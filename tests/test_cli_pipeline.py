@@ -45,6 +45,15 @@ def test_summary_list_and_rates(lj7):
     rates = json.loads(sh("mlpathsample", "rates", "lj7.h5", "--A", gm, "--B", other,
                           "--temperature", 0.3, "--json", cwd=lj7).stdout)
     assert rates["k_AB"] > 0 and rates["k_BA"] > 0
+    # the same sets named by gm and lowest:K give the same rates
+    named = json.loads(sh("mlpathsample", "rates", "lj7.h5", "--A", "lowest:1", "--B",
+                          f"{other}-{other}", "--temperature", 0.3, "--json", cwd=lj7).stdout)
+    assert named["k_AB"] == pytest.approx(rates["k_AB"], rel=1e-12)
+    assert named["k_BA"] == pytest.approx(rates["k_BA"], rel=1e-12)
+    # lowest:2 includes gm: A and B overlap, refused in one line
+    overlap = sh("mlpathsample", "rates", "lj7.h5", "--A", "gm", "--B", "lowest:2",
+                 "--temperature", 0.3, cwd=lj7, ok=False)
+    assert overlap.returncode == 2 and len(overlap.stderr.strip().splitlines()) == 1
 
 
 def test_figures_and_network(lj7):

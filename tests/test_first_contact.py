@@ -72,6 +72,22 @@ def test_grow_progress_line_on_a_terminal(tmp_path):
     assert "\rmlpathsample grow: cycle " in text
 
 
+def test_connect_progress_line_on_a_terminal(tmp_path):
+    out = tmp_path / "t.h5"
+    subprocess.run([_prog("mlgmin"), str(CONFIG), "-o", str(out), "--steps", "200", "--seed", "2",
+                    "-q"], check=True, cwd=ROOT)
+    rows = _minima_rows(out)
+    assert len(rows) >= 2
+    gm = min(rows, key=lambda r: float(r["energy"]))["id"]
+    other = next(r["id"] for r in rows if r["id"] != gm)
+    rc, text = run_on_terminal([_prog("mloptim"), "connect", str(out), "gm", other,
+                                "--max-attempts", "2", "--executor", "serial"])
+    assert rc in (0, 1), text                      # 1: not connected in two cycles
+    assert "Traceback" not in text
+    assert f"\rconnect {gm}-{other}: cycle 1/2, job " in text
+    assert f"mloptim connect {gm} {other}: " in text
+
+
 def test_batch_job_log_shows_progress_lines(tmp_path):
     out = tmp_path / "t.h5"
     proc = subprocess.run([_prog("mlgmin"), str(CONFIG), "-o", str(out), "--steps", "3000",
