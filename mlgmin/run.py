@@ -9,10 +9,12 @@ minima that one uninterrupted job would.
 """
 from __future__ import annotations
 
+import copy
 import math
 import time
 from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures.process import BrokenProcessPool
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,11 +78,16 @@ def options_from_settings(settings, ndim: int) -> BasinHoppingOptions:
 
 def work_chunk(system, run: int, seed: int, state: RunState | None, n_steps: int,
                options: BasinHoppingOptions, deadline: float | None) -> ChunkResult:
-    """Worker task: start run ``run`` (if ``state`` is None) or advance it by ``n_steps``."""
+    """Worker task: start run ``run`` (if ``state`` is None) or advance it by ``n_steps``.
+
+    ``state`` is not modified: the result holds a new state.  (The serial executor runs a
+    task at submission, in the driver; advancing the driver's copy in place would move a
+    result that is not yet committed on to the next chunk's state.)
+    """
     if state is None:
         seq = np.random.SeedSequence(seed, spawn_key=(run,))
         return start_run(system, run, seq, options)
-    result = advance(system, state, n_steps, options, default_step_taker(system),
+    result = advance(system, copy.deepcopy(state), n_steps, options, default_step_taker(system),
                      Metropolis(options.temperature), deadline)
     result.minima = distinct_minima(system, result.minima)
     return result
@@ -283,14 +290,14 @@ class _Chunks:
         or out of time.  A pool broken by a dying worker is rebuilt and its lost chunks
         are computed again from their runs' states (deterministic, so nothing changes)."""
         in_flight: dict = {}
-        ready: dict = {}
+        ready: dict = {}        # run -> its chunks back but not yet committed, in step order
         try:
             yield from self._in_order(pool, in_flight, ready)
         except KeyboardInterrupt:
             # Ctrl-C or SIGTERM: the chunks already back are finished work, committed too
             # (out of the usual order: ids may then differ from an uninterrupted job's)
             for k in sorted(ready, key=lambda j: (self.committed_step[j], j)):
-                yield ready.pop(k)
+                yield from ready.pop(k)
             raise
 
     def _in_order(self, pool, in_flight, ready):
@@ -313,7 +320,8 @@ class _Chunks:
                             and self.deadline is None):
                         raise RunError(f"run {k + 1} made no progress in a chunk")
                     self.latest[k] = result.state
-                    ready[k] = result
+                    # a run's next chunk may come back before this one is committed
+                    ready.setdefault(k, deque()).append(result)
                     out_of_time = self.deadline is not None and time.time() > self.deadline
                     self.timed_out |= out_of_time and not _done(result.state, self.options)
                     if not (_done(result.state, self.options) or out_of_time):
@@ -322,9 +330,11 @@ class _Chunks:
                 k = min(self.going, key=lambda j: (self.committed_step[j], j))
                 if k not in ready:
                     break
-                result = ready.pop(k)
+                result = ready[k].popleft()
+                if not ready[k]:
+                    del ready[k]
                 self.committed_step[k] = result.state.step
-                if not any(run == k for run, _ in in_flight.values()):
+                if k not in ready and not any(run == k for run, _ in in_flight.values()):
                     self.going.discard(k)
                 yield result
 

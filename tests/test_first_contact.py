@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import h5py
+import numpy as np
 import psutil
 import pytest
 
@@ -202,3 +203,72 @@ def test_missing_scheduler_file_is_refused_before_a_file_is_made(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "no such scheduler file" in proc.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_chunk_leaves_the_state_it_was_given_alone():
+    """The serial executor runs a chunk at submission, in the driver: the chunk must not
+    advance the state of a result that is not yet committed (it did, so the file saved a
+    later state than its minima, and serial and processes:N committed in other orders)."""
+    from mlcore.config import load_input
+    from mlcore.systems import build_system
+    from mlgmin.run import options_from_settings, work_chunk
+
+    inp = load_input(CONFIG)
+    system = build_system(inp.system, inp.base_dir)
+    options = options_from_settings(inp.settings("mlgmin"), system.ndim)
+    first = work_chunk(system, 0, 7, None, 0, options, None).state
+    before = (first.step, first.energy, first.coords.copy(), repr(first.rng_state))
+    second = work_chunk(system, 0, 7, first, 25, options, None).state
+    assert second.step == before[0] + 25
+    assert (first.step, first.energy, repr(first.rng_state)) == (before[0], before[1], before[3])
+    assert np.array_equal(first.coords, before[2])
+
+
+class _ShuffledPool:
+    """Threads that finish chunks in a random order (a loaded machine, uneven workers)."""
+
+    def __init__(self, seed):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.pool = ThreadPoolExecutor(3)
+        self.rng = np.random.default_rng(seed)
+
+    def submit(self, fn, *args):
+        delay = float(self.rng.uniform(0.0, 0.05))
+
+        def late():
+            time.sleep(delay)
+            return fn(*args)
+
+        return self.pool.submit(late)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_chunks_finishing_in_any_order_are_each_committed_once_in_step_order(seed):
+    """A run's next chunk may come back before its previous one is committed (another run
+    is behind): both must be committed, in order (the second used to replace the first,
+    losing its minima)."""
+    from mlcore.config import load_input
+    from mlcore.systems import build_system
+    from mlgmin.run import _Chunks, options_from_settings
+    from mlcore.executors import SerialExecutor
+
+    inp = load_input(CONFIG)
+    system = build_system(inp.system, inp.base_dir)
+    options = options_from_settings(inp.settings("mlgmin"), system.ndim)
+    options.steps = 60
+
+    def committed(pool):
+        chunks = _Chunks(system, 5, [None] * 3, options, 10, None)
+        return [(r.state.run, r.state.step, r.state.energy, len(r.minima))
+                for r in chunks.results_in_order(pool)]
+
+    reference = committed(SerialExecutor())
+    shuffled = _ShuffledPool(seed)
+    try:
+        got = committed(shuffled)
+    finally:
+        shuffled.pool.shutdown()
+    assert got == reference
+    assert [(run, step) for run, step, _, _ in got] == [
+        (run, step) for step in range(0, 61, 10) for run in range(3)]
