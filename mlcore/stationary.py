@@ -13,7 +13,16 @@ Two paths, chosen by the dimension:
 
 Zero eigenvalues
 ----------------
-The spectrum scale is ``scale = max |lambda|``.  An eigenvalue is *zero* when
+On the dense path, when the landscape names its zero modes (``zero_mode_vectors``, and
+``free_mode_vectors`` for degenerate directions), they are projected out and the rest of the
+spectrum is classified by sign with an error bound from the accuracy of the Hessian and the
+residual gradient (:mod:`mlcore.symmetric_spectrum`): no threshold relative to the largest
+eigenvalue.  ``n_extra_zero`` counts the zero modes beyond the symmetries (free directions and
+undeclared zeros); a point with none negative and ``n_extra_zero > 0`` is a *degenerate
+minimum* (:attr:`StationaryInfo.is_degenerate_minimum`).
+
+What follows describes the threshold used on the hvp path and for landscapes that declare
+zero modes without naming them (user landscapes).  The spectrum scale is ``scale = max |lambda|``.  An eigenvalue is *zero* when
 ``|lambda| <= zero_tol * scale`` (default ``zero_tol = 1e-6``).  A stationary point converged
 only loosely has zero-mode eigenvalues of the order of its residual gradient, which may exceed
 that threshold; so if fewer than ``system.n_zero_modes`` eigenvalues pass, the next smallest
@@ -134,6 +143,13 @@ class StationaryInfo:
         asked for (``with_vectors=True``).
     zero_mask : ndarray of bool
         Which of ``eigenvalues`` were counted as zero.
+    n_extra_zero : int or None
+        Zero eigenvalues beyond those of the symmetries (0: isolated).
+    error_bound : float or None
+        Eigenvalues within this of zero are zero (symmetric dense path).
+    coords : ndarray or None
+        The point characterised: the given one, or the stationary point Newton steps found
+        next to it (``refine``, dense path); store this one.
     """
 
     eigenvalues: np.ndarray
@@ -152,18 +168,32 @@ class StationaryInfo:
     zero_threshold: float = 0.0
     eigenvectors: np.ndarray | None = field(default=None, repr=False)
     zero_mask: np.ndarray | None = field(default=None, repr=False)
+    n_extra_zero: int | None = None
+    error_bound: float | None = None
+    coords: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def index(self) -> int | None:
         """Number of negative eigenvalues (the Morse index)."""
         return self.n_negative
 
+    @property
+    def is_degenerate_minimum(self) -> bool | None:
+        """No negative eigenvalue but more zero eigenvalues than the symmetries give (a
+        valley of minima, e.g. a dead hidden node's free bias); None if undetermined."""
+        if self.n_negative is None or self.n_extra_zero is None:
+            return None
+        return self.n_negative == 0 and self.n_extra_zero > 0
+
     def minimum_fields(self) -> dict:
         """The Hessian columns of a stored minimum: ``log_product``, ``n_zero``,
-        ``n_negative``, with the file's "unknown" values (NaN, -1) where not determined."""
+        ``n_negative``, ``lowest_nonzero``, ``n_extra_zero``, with the file's "unknown"
+        values (NaN, -1) where not determined."""
         return {"log_product": _or(self.log_product, math.nan, float),
                 "n_zero": _or(self.n_zero, -1, int),
-                "n_negative": _or(self.n_negative, -1, int)}
+                "n_negative": _or(self.n_negative, -1, int),
+                "lowest_nonzero": _or(self.lowest_nonzero, math.nan, float),
+                "n_extra_zero": _or(self.n_extra_zero, -1, int)}
 
     def ts_fields(self) -> dict:
         """The Hessian columns of a stored transition state: ``neg_eigenvalue`` (the lowest
@@ -237,7 +267,49 @@ def _summary_from_spectrum(lam, mask, complete, ndim, expected):
     return n_zero, n_negative, n_positive, is_min, is_ts, match, lowest
 
 
-def _dense(system, x, expected, zero_tol, with_vectors):
+def _dense_symmetric(system, x, with_vectors, refine):
+    """The dense path modulo the declared directions (:mod:`mlcore.symmetric_spectrum`),
+    at the stationary point nearest ``x`` when ``refine``; None when the system declares
+    zero modes it does not name."""
+    from mlcore.symmetric_spectrum import POLISH_LIMIT, declared_modes, refine_stationary, \
+        symmetric_spectrum
+
+    if declared_modes(system, x) is None:
+        return None
+    if refine and system.ndim <= POLISH_LIMIT:
+        x = refine_stationary(system, x)
+    spec = symmetric_spectrum(system, x)
+    if spec is None:
+        return None
+    rows = spec.declared.rows
+    k, n = rows.shape[0], system.ndim
+    lam = np.concatenate([spec.rayleigh, spec.mu])
+    mask = np.concatenate([np.ones(k, dtype=bool), spec.zero])
+    order = np.argsort(lam, kind="stable")
+    nonzero = spec.mu[~spec.zero]
+    n_zero = k + spec.n_undeclared_zero
+    n_negative = spec.n_negative
+    extra = spec.n_extra_zero
+    expected = spec.declared.n_symmetry
+    vecs = np.column_stack([rows.T, spec.vectors])[:, order] if with_vectors else None
+    return StationaryInfo(
+        eigenvalues=lam[order], n_zero=n_zero, n_negative=n_negative,
+        n_positive=n - n_zero - n_negative,
+        log_product=float(np.log(np.abs(nonzero)).sum()),
+        is_minimum=n_negative == 0 and extra == 0,
+        is_transition_state=n_negative == 1 and extra == 0,
+        zero_modes_expected=expected, zero_modes_match=n_zero == expected,
+        lowest_nonzero=float(nonzero.min()) if nonzero.size else None, method="dense",
+        log_product_positive=float(np.log(nonzero[nonzero > 0]).sum()),
+        scale=float(np.abs(lam).max()) if lam.size else 0.0, zero_threshold=spec.bound,
+        eigenvectors=vecs, zero_mask=mask[order], n_extra_zero=extra,
+        error_bound=spec.bound, coords=x)
+
+
+def _dense(system, x, expected, zero_tol, with_vectors, refine=True):
+    info = _dense_symmetric(system, x, with_vectors, refine)
+    if info is not None:
+        return info
     hess = np.array(system.hessian(x), dtype=np.float64).reshape(system.ndim, system.ndim)
     hess = 0.5 * (hess + hess.T)
     if with_vectors:
@@ -255,7 +327,8 @@ def _dense(system, x, expected, zero_tol, with_vectors):
         log_product=logp, is_minimum=counts[3], is_transition_state=counts[4],
         zero_modes_expected=expected, zero_modes_match=counts[5], lowest_nonzero=counts[6],
         method="dense", log_product_positive=logp_pos, scale=scale,
-        zero_threshold=zero_tol * scale, eigenvectors=vecs, zero_mask=mask)
+        zero_threshold=zero_tol * scale, eigenvectors=vecs, zero_mask=mask,
+        n_extra_zero=max(0, counts[0] - expected))
 
 
 def _hvp_operator(system, x, shift=0.0, deflate=None, deflate_shift=0.0):
@@ -479,14 +552,16 @@ def _hvp(system, x, expected, zero_tol, n_lowest, with_vectors, log_product, lan
         zero_modes_match=counts[5], lowest_nonzero=counts[6], method=method,
         log_product_positive=logp_pos if complete else None, scale=scale,
         zero_threshold=thr, eigenvectors=vecs if with_vectors else None,
-        zero_mask=mask)
+        zero_mask=mask,
+        n_extra_zero=None if counts[0] is None else max(0, counts[0] - expected))
 
 
 def characterise(system, coords, *, dense_limit: int = 3000, n_lowest: int = 6,
                  zero_tol: float = DEFAULT_ZERO_TOL, method: str = "auto",
                  with_vectors: bool = False, log_product: bool = True,
                  lanczos_tol: float = 1e-8, max_rounds: int = 20, maxiter: int = 200,
-                 rng: np.random.Generator | None = None) -> StationaryInfo:
+                 rng: np.random.Generator | None = None, refine: bool = True
+                 ) -> StationaryInfo:
     """Hessian eigenvalues, zero/negative/positive counts and log product at ``coords``.
 
     Parameters
@@ -521,6 +596,13 @@ def characterise(system, coords, *, dense_limit: int = 3000, n_lowest: int = 6,
         Hessian-vector products).
     rng : numpy.random.Generator, optional
         Starting vectors of Lanczos; default ``numpy.random.default_rng(0)``.
+    refine : bool
+        On the dense path of a landscape that names its zero modes (and ``ndim <=
+        POLISH_LIMIT``), first take Newton steps to the stationary point next to ``coords``
+        (:func:`mlcore.symmetric_spectrum.refine_stationary`): a quench stopped at an RMS
+        gradient of 1e-6 is up to ``g / (2 lambda)`` away along the soft directions of an L2
+        term, too far for its small curvatures to be told from zero.  ``info.coords`` is
+        the point characterised.
 
     Returns
     -------
@@ -531,13 +613,16 @@ def characterise(system, coords, *, dense_limit: int = 3000, n_lowest: int = 6,
     if method == "auto":
         method = "dense" if system.ndim <= dense_limit else "hvp"
     if method == "dense" or system.ndim < 3:
-        return _dense(system, x, expected, zero_tol, with_vectors)
-    if method != "hvp":
+        info = _dense(system, x, expected, zero_tol, with_vectors, refine)
+    elif method != "hvp":
         raise ValueError(f"method = {method!r}: choose 'auto', 'dense' or 'hvp'")
-    if rng is None:
-        rng = np.random.default_rng(0)
-    return _hvp(system, x, expected, zero_tol, n_lowest, with_vectors, log_product,
-                lanczos_tol, rng, max_rounds, maxiter)
+    else:
+        info = _hvp(system, x, expected, zero_tol, n_lowest, with_vectors, log_product,
+                    lanczos_tol, np.random.default_rng(0) if rng is None else rng,
+                    max_rounds, maxiter)
+    if info.coords is None:
+        info.coords = x
+    return info
 
 
 def is_minimum(system, coords, **kwargs) -> bool:

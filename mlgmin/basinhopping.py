@@ -11,9 +11,12 @@ One step:
 1. ``trial = step_taker(current, step_size, rng)``;
 2. quench ``trial`` with L-BFGS; a quench that does not converge is a rejected step;
 3. a converged quench whose point the landscape does not accept as a minimum
-   (``system.valid_minimum``, e.g. a dissociated cluster; or, when checked, a Hessian with a
-   negative eigenvalue or more zero eigenvalues than the symmetries explain, such as the
-   plateau of the regression landscape) is counted and rejected, never stored;
+   (``system.valid_minimum``, e.g. a dissociated cluster) is counted and rejected, never
+   stored.  When the Hessian is checked the point is polished by Newton steps and
+   characterised modulo the landscape's symmetries: a degenerate minimum (more zero
+   eigenvalues than the symmetries give, none negative) is kept and flagged; a point with one
+   negative eigenvalue is pushed off both ways and quenched again (the saddle is kept as a
+   transition-state candidate); a higher-index point is rejected;
 4. otherwise the minimum is recorded and the move accepted by ``accept(E_new, E_old, rng)``;
 5. every ``adjust_every`` steps the step size is multiplied by ``adjust_factor`` when the
    acceptance ratio of the last window was below ``target_acceptance`` and divided by it
@@ -45,6 +48,30 @@ class FoundMinimum:
     log_product: float = math.nan
     n_zero: int = -1
     n_negative: int = -1
+    lowest_nonzero: float = math.nan
+    n_extra_zero: int = -1
+
+    def hessian_fields(self) -> dict:
+        """The Hessian columns of the file (``Database.add_minimum`` keywords)."""
+        return dict(log_product=self.log_product, n_zero=self.n_zero,
+                    n_negative=self.n_negative, lowest_nonzero=self.lowest_nonzero,
+                    n_extra_zero=self.n_extra_zero)
+
+
+@dataclass
+class FoundSaddle:
+    """A quench that ended on a point with one clearly negative Hessian eigenvalue, pushed
+    off both ways: the saddle and the two minima below it (a transition-state candidate when
+    they are distinct)."""
+
+    energy: float
+    coords: np.ndarray
+    step: int
+    neg_eigenvalue: float
+    log_product: float
+    n_zero: int
+    minus: FoundMinimum
+    plus: FoundMinimum
 
 
 @dataclass
@@ -135,16 +162,61 @@ class ChunkResult:
     state: RunState
     minima: list[FoundMinimum]
     seconds: float
+    saddles: list[FoundSaddle] = field(default_factory=list)
 
 
 class _Quencher:
-    """Quench, then decide whether the result is a minimum to keep."""
+    """Quench, then decide whether the result is a minimum to keep.
+
+    With the Hessian check, the quenched point is first polished by Newton steps
+    (:func:`mlcore.symmetric_spectrum.refine_stationary`) and made canonical, then
+    characterised modulo the landscape's symmetries: an isolated or a degenerate minimum
+    (flagged by ``n_extra_zero``) is kept; a point with one negative eigenvalue is pushed off
+    along its eigenvector both ways and quenched again (the minima below it are kept, the
+    lower one continues the run; the saddle is recorded in :attr:`saddles`); anything
+    else is rejected.
+    """
 
     def __init__(self, system, options: BasinHoppingOptions):
         self.system = system
         self.lbfgs = LBFGS(**options.quench)
         self.check_hessian = options.check_hessian
         self.valid = getattr(system, "valid_minimum", None)
+        self.side_minima: list[FoundMinimum] = []
+        self.saddles: list[FoundSaddle] = []
+
+    def _checked(self, coords, step: int):
+        """``(kind, found, info)``: kind ``"minimum"``, ``"saddle"`` or ``"rejected"``."""
+        from mlcore.stationary import characterise
+
+        info = characterise(self.system, coords, with_vectors=True)   # polished first
+        energy = float(self.system.energy(info.coords))
+        x = self.system.canonical(info.coords)
+        found = FoundMinimum(energy, x, step, **_hessian_columns(info))
+        if info.n_negative == 0 and info.n_extra_zero is not None:
+            return "minimum", found, info
+        if info.n_negative == 1 and info.n_extra_zero == 0:
+            return "saddle", found, info
+        return "rejected", found, info
+
+    def _push_off(self, saddle: FoundMinimum, info, state: RunState):
+        """The minima on both sides of an index-1 point, or None if a side fails."""
+        from mloptim.push_off import displaced_points
+
+        vec = info.eigenvectors[:, int(np.argmin(info.eigenvalues))]
+        sides = []
+        for start in displaced_points(self.system, info.coords, vec,
+                                      min_rms=10.0 * self.lbfgs.tol):
+            res = self.lbfgs.run(self.system, start)
+            state.n_quenches += 1
+            state.n_evaluations += int(res.nfev)
+            if not res.success or (self.valid is not None and not self.valid(res.coords)):
+                return None
+            kind, found, _ = self._checked(res.coords, saddle.step)
+            if kind != "minimum":
+                return None
+            sides.append(found)
+        return sides
 
     def __call__(self, coords, state: RunState):
         """Return ``(result, found)``: the quench result and a FoundMinimum or None."""
@@ -157,18 +229,36 @@ class _Quencher:
         if self.valid is not None and not self.valid(res.coords):
             state.n_rejected += 1
             return res, None
-        found = FoundMinimum(float(res.energy), np.array(res.coords), state.step)
-        if self.check_hessian:
-            from mlcore.stationary import characterise
+        if not self.check_hessian:
+            return res, FoundMinimum(float(res.energy), np.array(res.coords), state.step)
+        kind, found, info = self._checked(res.coords, state.step)
+        if kind == "minimum":
+            return res, found
+        if kind == "saddle":
+            sides = self._push_off(found, info, state)
+            if sides is not None:
+                minus, plus = sides
+                self.saddles.append(FoundSaddle(
+                    found.energy, found.coords, state.step, float(info.lowest_nonzero),
+                    float(info.log_product_positive), int(info.n_zero), minus, plus))
+                low, high = sorted(sides, key=lambda m: m.energy)
+                self.side_minima.append(high)
+                return res, low
+        state.n_rejected += 1
+        return res, None
 
-            info = characterise(self.system, res.coords)
-            if not info.is_minimum:
-                state.n_rejected += 1
-                return res, None
-            found.log_product = float(info.log_product)
-            found.n_zero = int(info.n_zero)
-            found.n_negative = int(info.n_negative)
-        return res, found
+    def drain(self, minima: list[FoundMinimum]) -> list[FoundSaddle]:
+        """Move the side minima of push-offs into ``minima``; return and forget the saddles."""
+        minima.extend(self.side_minima)
+        self.side_minima = []
+        saddles, self.saddles = self.saddles, []
+        return saddles
+
+
+def _hessian_columns(info) -> dict:
+    fields = info.minimum_fields()
+    return {k: fields[k] for k in ("log_product", "n_zero", "n_negative", "lowest_nonzero",
+                                   "n_extra_zero")}
 
 
 def start_run(system, run: int, seed_sequence: np.random.SeedSequence,
@@ -192,7 +282,10 @@ def start_run(system, run: int, seed_sequence: np.random.SeedSequence,
             state.rng_state = rng.bit_generator.state
             if options.target_energy is not None and found.energy <= options.target_energy:
                 state.finished = True
-            return ChunkResult(state, [found], time.perf_counter() - t0)
+            minima = [found]
+            saddles = quench.drain(minima)
+            return ChunkResult(state, minima, time.perf_counter() - t0, saddles)
+        quench.drain([])
     raise RuntimeError(f"run {run + 1}: 100 random starts gave no valid minimum "
                        f"(failed quenches: {state.n_failed_quenches}, rejected: {state.n_rejected})")
 
@@ -254,4 +347,5 @@ def advance(system, state: RunState, n_steps: int, options: BasinHoppingOptions,
         if state.step >= options.steps:
             state.finished = True
     state.rng_state = rng.bit_generator.state
-    return ChunkResult(state, minima, time.perf_counter() - t0)
+    saddles = quench.drain(minima)
+    return ChunkResult(state, minima, time.perf_counter() - t0, saddles)

@@ -157,11 +157,17 @@ def _store_chunk(db, result: ChunkResult, check_hessian: bool) -> int:
     new = 0
     task = result.state.run + 1
     for m in result.minima:
-        kwargs = {}
-        if check_hessian:
-            kwargs = dict(log_product=m.log_product, n_zero=m.n_zero, n_negative=m.n_negative)
+        kwargs = m.hessian_fields() if check_hessian else {}
         _, is_new = db.add_minimum(m.energy, m.coords, step=m.step, task=task, **kwargs)
         new += is_new
+    for saddle in result.saddles:
+        # a quench stopped on it; pushed off both ways it joins these two minima
+        ids = [db.add_minimum(m.energy, m.coords, step=m.step, task=task,
+                              **m.hessian_fields())[0] for m in (saddle.minus, saddle.plus)]
+        if ids[0] != ids[1]:
+            db.add_ts(saddle.energy, saddle.coords, ids[0], ids[1],
+                      neg_eigenvalue=saddle.neg_eigenvalue, log_product=saddle.log_product,
+                      n_zero=saddle.n_zero, n_negative=1, step=saddle.step, task=task)
     db.save_state(run_state_key(result.state.run), *result.state.to_record())
     db.commit()
     return new
@@ -378,10 +384,11 @@ def finish_lowest(db, system, settings) -> None:
         min_id = int(row) + 1
         res = minimize(system, minima.coords[row], tol=q.tight_tol, M=q.M, max_step=q.max_step,
                        max_rise=q.max_rise, max_iter=q.max_iter, H0=q.H0)
-        info = characterise(system, res.coords)
+        info = characterise(system, res.coords)       # Newton-polished where dense
         fields = info.minimum_fields()
-        if res.success and abs(res.energy - minima.energy[row]) <= 10 * system.energy_tol:
-            fields.update(energy=float(res.energy), coords=res.coords)
+        energy = float(system.energy(info.coords))
+        if res.success and abs(energy - minima.energy[row]) <= 10 * system.energy_tol:
+            fields.update(energy=energy, coords=system.canonical(info.coords))
         db.update_minimum(min_id, **fields)
     db.commit()
 

@@ -18,9 +18,13 @@ CHARACTERISE_LIMIT = 3000
 
 @dataclass
 class MinimumInfo:
+    """The Hessian columns of a push-off minimum (the file's "unknown" values by default)."""
+
     log_product: float = math.nan
     n_zero: int = -1
     n_negative: int = -1
+    lowest_nonzero: float = math.nan
+    n_extra_zero: int = -1
 
 
 @dataclass
@@ -53,10 +57,11 @@ def connect_pair_checked(system, coords_a, coords_b, settings, attempt: int = 0,
 def store_minimum(db, energy, coords, info: MinimumInfo) -> tuple[int, bool]:
     """Add a push-off minimum with its Hessian check; fill in the check of a stored one
     that has none yet.  Returns ``(id, is_new)``."""
-    mid, is_new = db.add_minimum(energy, coords, log_product=info.log_product,
-                                 n_zero=info.n_zero, n_negative=info.n_negative)
+    fields = dict(log_product=info.log_product, n_zero=info.n_zero,
+                  n_negative=info.n_negative, lowest_nonzero=info.lowest_nonzero,
+                  n_extra_zero=info.n_extra_zero)
+    mid, is_new = db.add_minimum(energy, coords, **fields)
     if not is_new and math.isfinite(info.log_product):
         if not math.isfinite(float(db.minimum(mid)["log_product"])):
-            db.update_minimum(mid, log_product=info.log_product, n_zero=info.n_zero,
-                              n_negative=info.n_negative)
+            db.update_minimum(mid, **fields)
     return mid, is_new

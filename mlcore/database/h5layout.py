@@ -113,9 +113,15 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _read_table(group, table: Table, where: str) -> None:
+    from mlcore.database.tables import OPTIONAL_COLUMNS
+
     columns, count = {}, None
+    absent = []
     for spec in table.specs:
         if spec.name not in group:
+            if (table.name, spec.name) in OPTIONAL_COLUMNS:
+                absent.append(spec)
+                continue
             raise InputError(f"{where}: dataset /{table.name}/{spec.name} is missing")
         ds = group[spec.name]
         if spec.is_str:
@@ -128,6 +134,8 @@ def _read_table(group, table: Table, where: str) -> None:
             raise InputError(f"{where}: /{table.name}/{spec.name} has {len(values)} rows, "
                              f"other columns have {count} (damaged file)")
         columns[spec.name] = values
+    for spec in absent:           # written before the column existed
+        columns[spec.name] = np.full(count or 0, spec.default, dtype=spec.dtype)
     table.extend(columns, count or 0)
 
 

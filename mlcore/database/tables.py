@@ -81,7 +81,16 @@ MINIMA_COLUMNS = [
                "number of negative Hessian eigenvalues found (0 at a true minimum); -1 unknown"),
     ColumnSpec("symmetry_order", "i4", None, 1, "order of the point/symmetry group; 1 if none"),
     *_FOUND,
+    ColumnSpec("lowest_nonzero", "f8", None, NAN,
+               "lowest non-zero Hessian eigenvalue (the smallest curvature); NaN unknown"),
+    ColumnSpec("n_extra_zero", "i4", None, -1,
+               "zero Hessian eigenvalues beyond the landscape's symmetries: 0 an isolated "
+               "minimum, > 0 a degenerate one (one entry per valley); -1 unknown"),
 ]
+
+#: Columns added after format version 1 was first written: a file without them reads with
+#: every row at the column's default.
+OPTIONAL_COLUMNS = {("minima", "lowest_nonzero"), ("minima", "n_extra_zero")}
 
 TS_COLUMNS = [
     ColumnSpec("energy", "f8", None, NAN, "energy"),

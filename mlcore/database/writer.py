@@ -48,7 +48,8 @@ __all__ = ["Database", "JournalRecoveryWarning"]
 NAN = float("nan")
 _UPDATABLE = {
     "states": ("value",),
-    "minima": ("energy", "coords", "log_product", "n_zero", "n_negative", "symmetry_order"),
+    "minima": ("energy", "coords", "log_product", "n_zero", "n_negative", "symmetry_order",
+               "lowest_nonzero", "n_extra_zero"),
     "ts": ("energy", "coords", "neg_eigenvalue", "log_product", "n_zero", "n_negative",
            "symmetry_order"),
 }
@@ -262,6 +263,9 @@ class Database(DatabaseView):
     def set_identity(self, identity=None, energy_tol: float | None = None) -> None:
         """Change the identity test used by :meth:`add_minimum` and :meth:`add_ts`."""
         self.energy_tol, self._same = make_identity(identity, energy_tol)
+        canonical = getattr(identity, "canonical", None)
+        self._canonical = canonical if (callable(canonical)
+                                        and hasattr(identity, "distance")) else None
 
     def _build_indices(self) -> None:
         minima = self._state.tables["minima"]
@@ -398,6 +402,8 @@ class Database(DatabaseView):
         """Id of the stored minimum identical to ``(energy, coords)``, or ``None``."""
         e = float(energy)
         c = self._coords(coords)
+        if self._canonical is not None:
+            c = self._coords(self._canonical(c))
         minima = self._state.tables["minima"]
         energies, stored = minima._data["energy"], minima._data["coords"]
         for row in self._min_index.within(e, self.energy_tol):
@@ -407,7 +413,8 @@ class Database(DatabaseView):
 
     def add_minimum(self, energy: float, coords, *, log_product: float = NAN,
                     n_zero: int = -1, n_negative: int = -1, symmetry_order: int = 1,
-                    step: int = -1, run: int | None = None, task: int = 0) -> tuple[int, bool]:
+                    step: int = -1, run: int | None = None, task: int = 0,
+                    lowest_nonzero: float = NAN, n_extra_zero: int = -1) -> tuple[int, bool]:
         """Add a minimum unless an identical one is stored.
 
         Parameters
@@ -426,12 +433,18 @@ class Database(DatabaseView):
             1-based run id; default the current run (:meth:`begin_run`).
         task : int
             1-based parallel task of the run that found it (basin-hopping run); 0 unknown.
+        lowest_nonzero : float
+            Lowest non-zero Hessian eigenvalue (NaN: unknown).
+        n_extra_zero : int
+            Zero eigenvalues beyond the symmetries (0 isolated, > 0 degenerate, -1 unknown).
 
         Returns
         -------
         (int, bool)
             The 1-based id and whether it is new.  Only stored minima within
-            ``energy_tol`` are compared (bisection in an energy-ordered index).
+            ``energy_tol`` are compared (bisection in an energy-ordered index).  The
+            coordinates stored are the identity's canonical representative
+            (``identity.canonical``, when the identity is a landscape that has one).
         """
         if self._closed:
             self._check_open()
@@ -439,6 +452,8 @@ class Database(DatabaseView):
         if not math.isfinite(e):
             raise InputError(f"{self.path}: minimum energy must be finite, got {energy!r}")
         c = self._coords(coords)
+        if self._canonical is not None:
+            c = self._coords(self._canonical(c))
         minima = self._state.tables["minima"]
         energies, stored = minima._data["energy"], minima._data["coords"]
         same = self._same
@@ -447,7 +462,8 @@ class Database(DatabaseView):
                 return row + 1, False
         program, run = self._found_by(run)
         row = minima.append_row((e, c, log_product, n_zero, n_negative, symmetry_order,
-                                 program, run, step, _now(), int(task)))
+                                 program, run, step, _now(), int(task), float(lowest_nonzero),
+                                 int(n_extra_zero)))
         self._min_index.insert(e, row)
         return row + 1, True
 

@@ -120,6 +120,13 @@ class NNSystem(CompiledSystem):
     #: triatomic networks at g = 1e-6), so re-finds of one minimum lie that far apart, while
     #: distinct minima with energies equal to 1e-6 lie much further apart.
     distance_tol = 0.1
+    #: A hidden node whose weights in and out are all at most this in size is dead
+    #: (:meth:`dead_nodes`): its bias is free when biases are not regularised.  Used on
+    #: polished minima (stored coordinates, Hessian checks).
+    dead_node_tol = 1e-6
+    #: The same test when two minima are compared (:meth:`align`), loose enough for
+    #: quenches that stopped at an RMS gradient of 1e-6.
+    dead_node_compare_tol = 1e-2
 
     def __init__(self, x_train, y_train, n_hidden: int, lam: float = 0.0, reg_biases: bool = True,
                  activation: str = "tanh", loss: str = "xent", n_out: int | None = None,
@@ -221,17 +228,128 @@ class NNSystem(CompiledSystem):
                 count += h
         return count
 
-    def zero_mode_vectors(self, coords) -> np.ndarray | None:
-        """The common shift of the output biases when it is a zero mode (cross-entropy with
-        unregularised biases), shape ``(1, ndim)``; ``None`` otherwise (tanh networks have
-        no other continuous symmetry; the rotations of linear networks are left to the
-        Hessian)."""
-        free_biases = (not self.reg_biases) or self.lam == 0.0
-        if self.loss != "xent" or not free_biases or self.activation != "tanh":
-            return None
-        v = np.zeros(self.ndim)
-        v[self.ndim - self.n_out:] = 1.0 / np.sqrt(self.n_out)
-        return v.reshape(1, -1)
+    def _free_biases(self) -> bool:
+        """True when the biases are outside the L2 term (``reg_biases`` false or no L2)."""
+        return (not self.reg_biases) or self.lam == 0.0
+
+    def zero_mode_vectors(self, coords) -> np.ndarray:
+        """Orthonormal basis of the continuous symmetries at ``coords``, shape ``(k, ndim)``.
+
+        * cross-entropy with unregularised biases: the common shift of the output biases;
+        * linear activation: the mixings of the hidden nodes, ``W2 -> (I + e G) W2``,
+          ``b^h -> (I + e G) b^h``, ``W1 -> W1 (I - e G)`` for antisymmetric ``G`` (``lam > 0``)
+          or any ``G`` (``lam = 0``), and with unregularised biases the hidden-bias shifts
+          ``b^h -> b^h + e_k``, ``b^o -> b^o - W1 e_k``.
+
+        The basis comes from a rank-revealing SVD of these generators, so a linear network
+        that switches hidden directions off gets fewer vectors (and its further flat
+        directions show as extra zero eigenvalues).  Tanh networks with regularised biases
+        (or a squared-error loss) have none: shape ``(0, ndim)``.
+        """
+        x = as_coords(coords, self.ndim)
+        gens = []
+        free = self._free_biases()
+        if self.loss == "xent" and free:
+            v = np.zeros(self.ndim)
+            v[self.ndim - self.n_out:] = 1.0
+            gens.append(v)
+        if self.activation == "linear":
+            w2, bh, w1, _ = self.unpack(x)
+            h = self.n_hidden
+            pairs = ([(a, b) for a in range(h) for b in range(h)] if self.lam == 0.0
+                     else [(a, b) for a in range(h) for b in range(a + 1, h)])
+            for a, b in pairs:
+                g = np.zeros((h, h))
+                g[a, b] = 1.0
+                if self.lam > 0.0:
+                    g[b, a] = -1.0
+                gens.append(self._pack(g @ w2, g @ bh, -w1 @ g, np.zeros(self.n_out)))
+            if free:
+                for k in range(h):
+                    e = np.zeros(h)
+                    e[k] = 1.0
+                    gens.append(self._pack(np.zeros_like(w2), e, np.zeros_like(w1), -w1[:, k]))
+        if not gens:
+            return np.zeros((0, self.ndim))
+        u, sing, _ = np.linalg.svd(np.array(gens).T, full_matrices=False)
+        rank = int(np.sum(sing > 1e-8 * sing[0])) if sing.size and sing[0] > 0 else 0
+        return np.ascontiguousarray(u[:, :rank].T)
+
+    def dead_nodes(self, coords, tol: float | None = None) -> np.ndarray:
+        """Hidden nodes whose incoming and outgoing weights are all at most ``tol`` in size
+        (default :attr:`dead_node_tol`), as an int array of node indices."""
+        w2, _, w1, _ = self.unpack(coords)
+        tol = self.dead_node_tol if tol is None else float(tol)
+        size = np.maximum(np.abs(w2).max(axis=1, initial=0.0),
+                          np.abs(w1).max(axis=0, initial=0.0))
+        return np.flatnonzero(size <= tol)
+
+    def free_mode_vectors(self, coords) -> np.ndarray:
+        """Directions of exact degeneracy that no symmetry names, shape ``(f, ndim)``: the
+        bias of each dead hidden node (:meth:`dead_nodes`) of a tanh network with
+        unregularised biases, along which the cost is constant (a valley of minima)."""
+        if self.activation != "tanh" or not self._free_biases():
+            return np.zeros((0, self.ndim))
+        h, i = self.n_hidden, self.n_in
+        rows = []
+        for j in self.dead_nodes(coords):
+            v = np.zeros(self.ndim)
+            v[h * i + j] = 1.0
+            rows.append(v)
+        return np.array(rows).reshape(-1, self.ndim)
+
+    def _pack(self, w2, bh, w1, bo) -> np.ndarray:
+        return np.concatenate([np.ravel(w2), np.ravel(bh), np.ravel(w1), np.ravel(bo)])
+
+    def canonical(self, coords, dead_tol: float | None = None) -> np.ndarray:
+        """The canonical representative of ``coords`` modulo the continuous symmetries and
+        the free directions (a new array; the function and the cost are unchanged).
+
+        * cross-entropy with unregularised biases: output biases shifted to zero mean;
+        * tanh with unregularised biases: the bias of each dead node (weights in and out at
+          most ``dead_tol``, default :attr:`dead_node_tol`) set to zero;
+        * linear with unregularised biases: hidden biases moved into the output biases
+          (``b^o <- b^o + W1 b^h``, ``b^h <- 0``); then the hidden-node mixing fixed:
+          ``lam > 0``: the rows of ``[W2 | W1^T]`` rotated onto their singular vectors
+          (ordered by singular value, each with its largest entry positive); ``lam = 0``:
+          ``W2`` reduced to orthonormal rows (LQ factorisation, positive diagonal).
+
+        The discrete symmetries (hidden-node permutations and sign flips) are left to
+        :meth:`align`.
+        """
+        x = as_coords(coords, self.ndim).copy()
+        w2, bh, w1, bo = self.unpack(x)           # views into x
+        free = self._free_biases()
+        if self.activation == "linear":
+            if free:
+                bo += w1 @ bh
+                bh[:] = 0.0
+            self._canonical_mixing(w2, bh, w1)
+        elif free:
+            bh[self.dead_nodes(x, dead_tol)] = 0.0
+        if self.loss == "xent" and free:
+            bo -= bo.mean()
+        return x
+
+    def _canonical_mixing(self, w2, bh, w1) -> None:
+        """Fix the hidden-node mixing of a linear network in place (see :meth:`canonical`)."""
+        if self.lam > 0.0:
+            stack = np.hstack([w2, bh[:, None], w1.T])
+            u, _, vt = np.linalg.svd(stack, full_matrices=False)
+            big = np.argmax(np.abs(vt), axis=1)
+            signs = np.where(vt[np.arange(vt.shape[0]), big] < 0.0, -1.0, 1.0)
+            rot = (u * signs).T                    # orthogonal: rot @ stack = signs * S V^T
+            w2[:] = rot @ w2
+            bh[:] = rot @ bh
+            w1[:] = w1 @ rot.T
+        elif self.n_hidden <= self.n_in:
+            q, r = np.linalg.qr(w2.T)              # w2 = r^T q^T: LQ with L = r^T
+            d = np.where(np.diag(r) < 0.0, -1.0, 1.0)
+            low = (r * d[:, None]).T               # positive diagonal
+            if np.all(np.abs(np.diag(low)) > 1e-300):
+                w2[:] = (q * d).T
+                bh[:] = np.linalg.solve(low, bh)
+                w1[:] = w1 @ low
 
     # ------------------------------------------------------------------ inputs and outputs
     def transform_inputs(self, x) -> np.ndarray:
@@ -350,15 +468,47 @@ class NNSystem(CompiledSystem):
         return coords
 
     def align(self, coords_ref, coords) -> tuple[float, np.ndarray]:
-        """Align ``coords`` onto ``coords_ref`` by hidden-node permutations and sign flips.
+        """Align ``coords`` onto ``coords_ref`` modulo every symmetry of the network.
 
-        See :func:`mlcore.align.network.align_networks`.  Sign flips are allowed for both
-        activations (tanh and the identity are odd).  Returns ``(distance, aligned)``.
+        Both are first made canonical (:meth:`canonical`; dead nodes recognised with the
+        looser :attr:`dead_node_compare_tol`, since loosely converged quenches leave the
+        weights of a dead node up to ``g / (2 lambda)`` from zero), then aligned by
+        hidden-node permutations and sign flips (:func:`mlcore.align.network.align_networks`;
+        both activations are odd).  For linear networks with ``lam > 0`` the best orthogonal
+        mixing of the hidden nodes (orthogonal Procrustes) replaces the permutations.
+        Returns ``(distance, aligned)``: the distance of the canonical forms and, for tanh,
+        the aligned copy of ``coords`` moved by the same symmetry (and free-direction) shifts
+        that take ``coords_ref``'s canonical form back to ``coords_ref``, so that
+        ``|aligned - coords_ref| = distance`` (a band between the two starts at
+        ``coords_ref``).  For linear networks ``aligned`` is in canonical form.
         """
         from mlcore.align.network import align_networks
 
-        return align_networks(as_coords(coords_ref, self.ndim), as_coords(coords, self.ndim),
-                              self.n_in, self.n_hidden, self.n_out, allow_sign_flip=True)
+        given = as_coords(coords_ref, self.ndim)
+        ref = self.canonical(given, self.dead_node_compare_tol)
+        x = self.canonical(coords, self.dead_node_compare_tol)
+        if self.activation == "linear":
+            if self.lam > 0.0:
+                return self._procrustes(ref, x)
+            return float(np.linalg.norm(x - ref)), x
+        dist, aligned = align_networks(ref, x, self.n_in, self.n_hidden, self.n_out,
+                                       allow_sign_flip=True)
+        return dist, aligned + (given - ref)
+
+    def _procrustes(self, ref, x) -> tuple[float, np.ndarray]:
+        """Best orthogonal mixing ``R`` of the hidden nodes of ``x`` onto ``ref``."""
+        def stack(c):
+            w2, bh, w1, _ = self.unpack(c)
+            return np.hstack([w2, bh[:, None], w1.T])
+
+        u, _, vt = np.linalg.svd(stack(ref) @ stack(x).T)
+        rot = u @ vt
+        aligned = x.copy()
+        w2, bh, w1, _ = self.unpack(aligned)
+        w2[:] = rot @ w2
+        bh[:] = rot @ bh
+        w1[:] = w1 @ rot.T
+        return float(np.linalg.norm(aligned - ref)), aligned
 
     # ------------------------------------------------------------------ storage
     def config(self) -> dict[str, Any]:
