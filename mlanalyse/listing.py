@@ -14,7 +14,8 @@ __all__ = ["MINIMA_COLUMNS", "TS_COLUMNS", "write_minima_csv", "write_ts_csv"]
 
 #: Columns of ``mlanalyse list minima`` after ``id``.
 MINIMA_COLUMNS = ("energy", "log_product", "n_zero", "n_negative", "symmetry_order",
-                  "found_by_program", "found_by_run", "found_by_step")
+                  "found_by_program", "found_by_run", "found_by_step", "lowest_nonzero",
+                  "n_extra_zero")
 
 #: Columns of ``mlanalyse list ts`` after ``id``.
 TS_COLUMNS = ("energy", "min1", "min2", "neg_eigenvalue", "log_product", "n_zero",
@@ -43,7 +44,8 @@ def write_minima_csv(path, stream: TextIO) -> int:
     """Write the minima of the file ``path`` as CSV on ``stream``.
 
     Header ``id,energy,log_product,n_zero,n_negative,symmetry_order,found_by_program,
-    found_by_run,found_by_step``; energies in cost-function units.  Returns the number of
+    found_by_run,found_by_step,lowest_nonzero,n_extra_zero``; energies in cost-function
+    units; ``n_extra_zero > 0`` marks a degenerate minimum (a valley), -1 unknown.  Returns the number of
     rows written (a file without minima gives the header alone).
     """
     from mlcore.database import DatabaseReader

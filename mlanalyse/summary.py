@@ -112,7 +112,10 @@ def summary(path) -> dict:
         ``writer``: who holds the writer lock (``host``, ``pid``, ``program``, ``time``)
         or ``None``; ``writer_alive``; ``n_connected_components``: components of the graph of minima
         joined by transition states (an isolated minimum is one); ``n_minima_flagged``:
-        minima with ``n_negative > 0`` (not true minima); ``n_ts_flagged``: transition
+        minima with ``n_negative > 0`` (not true minima); ``n_minima_degenerate``: minima
+        with zero Hessian eigenvalues beyond the symmetries (``n_extra_zero > 0``: one
+        entry per valley, left out of harmonic estimates); ``n_minima_isolated``: minima
+        known to have none; ``n_ts_flagged``: transition
         states whose ``n_negative`` is known and not 1; ``n_ts_self_connected``:
         transition states with ``min1 == min2``.
 
@@ -182,6 +185,9 @@ def summary(path) -> dict:
         "writer_alive": alive,
         "n_connected_components": count_components(reader.n_minima, ts.min1, ts.min2),
         "n_minima_flagged": int(np.count_nonzero(n_neg_min > 0)),
+        "n_minima_degenerate": int(np.count_nonzero(np.asarray(minima.n_extra_zero) > 0)),
+        "n_minima_isolated": int(np.count_nonzero((np.asarray(minima.n_extra_zero) == 0)
+                                                  & (n_neg_min == 0))),
         "n_ts_flagged": int(np.count_nonzero((n_neg_ts >= 0) & (n_neg_ts != 1))),
         "n_ts_self_connected": int(np.count_nonzero(np.asarray(ts.min1)
                                                     == np.asarray(ts.min2))),

@@ -147,6 +147,10 @@ class StationaryInfo:
         Zero eigenvalues beyond those of the symmetries (0: isolated).
     error_bound : float or None
         Eigenvalues within this of zero are zero (symmetric dense path).
+    n_free : int
+        Of the extra zero modes, those the landscape names as free directions (a dead
+        node's bias); the rest (``n_extra_zero - n_free``) no direction explains: a flat
+        valley, or a point not converged enough for its small curvatures to be known.
     coords : ndarray or None
         The point characterised: the given one, or the stationary point Newton steps found
         next to it (``refine``, dense path); store this one.
@@ -170,6 +174,7 @@ class StationaryInfo:
     zero_mask: np.ndarray | None = field(default=None, repr=False)
     n_extra_zero: int | None = None
     error_bound: float | None = None
+    n_free: int = 0
     coords: np.ndarray | None = field(default=None, repr=False)
 
     @property
@@ -303,7 +308,7 @@ def _dense_symmetric(system, x, with_vectors, refine):
         log_product_positive=float(np.log(nonzero[nonzero > 0]).sum()),
         scale=float(np.abs(lam).max()) if lam.size else 0.0, zero_threshold=spec.bound,
         eigenvectors=vecs, zero_mask=mask[order], n_extra_zero=extra,
-        error_bound=spec.bound, coords=x)
+        error_bound=spec.bound, coords=x, n_free=spec.declared.n_free)
 
 
 def _dense(system, x, expected, zero_tol, with_vectors, refine=True):

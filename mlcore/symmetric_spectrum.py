@@ -75,9 +75,11 @@ def _orthonormal(rows: np.ndarray, ndim: int) -> np.ndarray:
     return np.ascontiguousarray(u[:, :rank].T)
 
 
-def declared_modes(system, coords) -> DeclaredModes | None:
+def declared_modes(system, coords, loose: bool = False) -> DeclaredModes | None:
     """The directions ``system`` declares flat at ``coords``; None if it declares zero
-    modes (``n_zero_modes > 0``) without naming them (then only a threshold can find them)."""
+    modes (``n_zero_modes > 0``) without naming them (then only a threshold can find them).
+    ``loose`` is passed to ``free_mode_vectors`` (directions about to become free, for
+    polishing)."""
     x = as_coords(coords, system.ndim)
     getter = getattr(system, "zero_mode_vectors", None)
     sym = getter(x) if getter is not None else None
@@ -87,7 +89,9 @@ def declared_modes(system, coords) -> DeclaredModes | None:
         sym = np.zeros((0, system.ndim))
     sym = _orthonormal(sym, system.ndim)
     free_getter = getattr(system, "free_mode_vectors", None)
-    free = free_getter(x) if free_getter is not None else None
+    free = None
+    if free_getter is not None:
+        free = free_getter(x, loose=True) if loose else free_getter(x)
     free = np.zeros((0, system.ndim)) if free is None else np.asarray(free, dtype=np.float64)
     if free.size:
         free = free.reshape(-1, system.ndim)
@@ -231,16 +235,31 @@ def symmetric_spectrum(system, coords, hess: np.ndarray | None = None,
                              gradient_norm=float(np.linalg.norm(grad)))
 
 
-def refine_stationary(system, coords, max_steps: int = 8) -> np.ndarray:
+def _damped_step(mu, vecs, grad, damping) -> np.ndarray:
+    """Levenberg-Marquardt step ``-sum v_i (v_i . g) mu_i / (mu_i^2 + damping^2)``: Newton
+    along curvatures well above ``damping``, almost nothing along flatter ones."""
+    coef = vecs.T @ grad
+    return -(vecs @ (coef * mu / (mu * mu + damping * damping)))
+
+
+def refine_stationary(system, coords, max_steps: int = 20,
+                      max_move: float = 0.1) -> np.ndarray:
     """Newton steps towards the stationary point nearest ``coords``, on the complement of the
     declared directions (dense Hessian; for landscapes small enough for one).
 
-    A step is kept only while the gradient on the complement shrinks; directions of
-    curvature below the rounding level are left alone (a valley stays where it is).
+    The steps are damped Newton steps (:func:`_damped_step`, damping ``1e-8`` times the
+    largest curvature), so directions that are nearly flat (the bias of a hidden node whose
+    weights are decaying to zero) are not followed while the others converge.
+    A step is kept only while the gradient on the complement shrinks and the point stays
+    within ``max_move`` of ``coords`` (a polish, not a search: a quench to an RMS gradient of
+    1e-6 stops a few 0.01 from its minimum along the soft directions of an L2 term);
+    directions of curvature below the rounding level, and those about to become free
+    (``loose`` declared modes), are left alone, so a valley stays where it is.
     Returns the refined coordinates (a new array; ``coords`` if no step helped).
     """
-    x = np.array(as_coords(coords, system.ndim), dtype=np.float64)
-    declared = declared_modes(system, x)
+    start = np.array(as_coords(coords, system.ndim), dtype=np.float64)
+    x = start.copy()
+    declared = declared_modes(system, x, loose=True)
     if declared is None:
         return x
 
@@ -259,14 +278,20 @@ def refine_stationary(system, coords, max_steps: int = 8) -> np.ndarray:
             break
         raw = _hessian(system, x)
         mu, vecs, c = _complement_eig(0.5 * (raw + raw.T), rows)
-        step = _newton_step(mu, vecs, g, 64.0 * system.ndim * _EPS * c)
+        damping = max(1e-8 * float(np.abs(mu).max(initial=0.0)), 64.0 * system.ndim * _EPS * c)
+        step = _damped_step(mu, vecs, g, damping)
         if not np.any(step):
             break
         y = np.array(system.retract(x + step), dtype=np.float64).reshape(-1)
-        new_declared = declared_modes(system, y)
+        if float(np.linalg.norm(y - start)) > max_move:
+            break
+        new_declared = declared_modes(system, y, loose=True)
         new_rows = rows if new_declared is None else new_declared.rows
         g_new = projected_gradient(y, new_rows)
-        if not float(np.linalg.norm(g_new)) < gnorm:
+        new_norm = float(np.linalg.norm(g_new))
+        if not new_norm < gnorm:
             break
         x, g, rows = y, g_new, new_rows
+        if new_norm > 0.25 * gnorm and new_norm < 1e-10:
+            break        # at the rounding floor: no further step pays
     return x

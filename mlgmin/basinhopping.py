@@ -153,6 +153,7 @@ class BasinHoppingOptions:
     target_energy: float | None = None
     check_hessian: bool = False
     quench: dict = field(default_factory=dict)
+    tight_tol: float | None = None
 
 
 @dataclass
@@ -171,7 +172,10 @@ class _Quencher:
     With the Hessian check, the quenched point is first polished by Newton steps
     (:func:`mlcore.symmetric_spectrum.refine_stationary`) and made canonical, then
     characterised modulo the landscape's symmetries: an isolated or a degenerate minimum
-    (flagged by ``n_extra_zero``) is kept; a point with one negative eigenvalue is pushed off
+    (flagged by ``n_extra_zero``; its extra zero modes must all be free directions the
+    landscape names, else the point is converged tightly and checked again, and rejected
+    if flat directions that nothing explains remain) is kept; a point with one negative
+    eigenvalue is pushed off
     along its eigenvector both ways and quenched again (the minima below it are kept, the
     lower one continues the run; the saddle is recorded in :attr:`saddles`); anything
     else is rejected.
@@ -180,6 +184,10 @@ class _Quencher:
     def __init__(self, system, options: BasinHoppingOptions):
         self.system = system
         self.lbfgs = LBFGS(**options.quench)
+        tight = dict(options.quench)
+        tight["tol"] = options.tight_tol if options.tight_tol is not None \
+            else 1e-3 * float(tight.get("tol", 1e-6))
+        self.tight = LBFGS(**tight)
         self.check_hessian = options.check_hessian
         self.valid = getattr(system, "valid_minimum", None)
         self.side_minima: list[FoundMinimum] = []
@@ -190,10 +198,17 @@ class _Quencher:
         from mlcore.stationary import characterise
 
         info = characterise(self.system, coords, with_vectors=True)   # polished first
+        if info.n_extra_zero is None or info.n_extra_zero > info.n_free:
+            # zero curvatures nothing explains: often a quench that stopped on a slow
+            # path (a hidden node whose weights are still decaying); converge it further
+            res = self.tight.run(self.system, info.coords)
+            info = characterise(self.system, res.coords, with_vectors=True)
         energy = float(self.system.energy(info.coords))
         x = self.system.canonical(info.coords)
         found = FoundMinimum(energy, x, step, **_hessian_columns(info))
-        if info.n_negative == 0 and info.n_extra_zero is not None:
+        if info.n_extra_zero is None or info.n_extra_zero > info.n_free:
+            return "rejected", found, info        # flat directions nothing explains
+        if info.n_negative == 0:
             return "minimum", found, info
         if info.n_negative == 1 and info.n_extra_zero == 0:
             return "saddle", found, info

@@ -30,8 +30,12 @@ def format_report(report, inp=None) -> str:
     lines.append(f"mlgmin {state}: {len(report.runs)} run(s), {steps} steps, "
                  f"{report.quenches} quenches in {report.seconds:.1f} s "
                  f"({report.quenches_per_second:.0f}/s), seed {report.seed}")
-    lines.append(f"minima in {report.output}: {report.n_minima} ({report.new_minima} new); "
-                 f"quenches not converged: {failed}; rejected as not minima: {rejected}")
+    lines.append(f"minima in {report.output}: {report.n_minima} ({report.new_minima} new), "
+                 f"{report.n_degenerate} of them degenerate (zero curvatures beyond the "
+                 f"symmetries: one entry per valley); transition states from push-offs: "
+                 f"{report.n_ts}")
+    lines.append(f"quenches not converged: {failed}; rejected (higher-index saddles, "
+                 f"invalid): {rejected}")
     if report.runs:
         lines.append("")
         lines.append(f"{'run':>4} {'steps':>7} {'lowest ' + report.energy_label:>22} "
@@ -43,9 +47,12 @@ def format_report(report, inp=None) -> str:
     if report.lowest:
         lines.append("")
         label = report.energy_label
-        lines.append(f"{'id':>6} {label:>18} {'zero':>5} {'neg':>4} {'run':>4} {'step':>7}")
+        lines.append(f"{'id':>6} {label:>18} {'zero':>5} {'extra':>5} {'neg':>4} {'run':>4} "
+                     f"{'step':>7}")
         for m in report.lowest:
-            flag = "  <- not a minimum" if m["n_negative"] > 0 else ""
-            lines.append(f"{m['id']:>6} {m['shown']:>18.10f} {m['n_zero']:>5} "
+            extra = m.get("n_extra_zero", -1)
+            flag = ("  <- not a minimum" if m["n_negative"] > 0
+                    else "  degenerate" if extra > 0 else "")
+            lines.append(f"{m['id']:>6} {m['shown']:>18.10f} {m['n_zero']:>5} {extra:>5} "
                          f"{m['n_negative']:>4} {m['task']:>4} {m['step']:>7}{flag}")
     return "\n".join(lines)

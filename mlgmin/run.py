@@ -52,6 +52,8 @@ class RunReport:
     energy_label: str = "energy"
     stop_reasons: dict[int, str] = field(default_factory=dict)
     display_energy: Callable[[float], float] = float
+    n_degenerate: int = 0
+    n_ts: int = 0
 
     @property
     def quenches_per_second(self) -> float:
@@ -73,7 +75,8 @@ def options_from_settings(settings, ndim: int) -> BasinHoppingOptions:
         max_step_size=(settings.max_step_size if settings.max_step_size is not None
                        else 10.0 * settings.step_size),
         reseed_after=settings.reseed_after,
-        target_energy=settings.target_energy, check_hessian=(check == "all"), quench=quench)
+        target_energy=settings.target_energy, check_hessian=(check == "all"), quench=quench,
+        tight_tol=settings.quench.tight_tol)
 
 
 def work_chunk(system, run: int, seed: int, state: RunState | None, n_steps: int,
@@ -241,6 +244,8 @@ def run(inp, settings, output: Path | None = None, *, resume: bool = False,
         if not report.interrupted:
             finish_lowest(db, system, settings)
         report.n_minima = db.n_minima
+        report.n_degenerate = int(np.count_nonzero(db.minima().n_extra_zero > 0))
+        report.n_ts = db.n_ts
         report.lowest = lowest_minima(db, 10, system.display_energy)
         report.seconds = time.time() - t_start
         status = "interrupted" if report.interrupted else "finished"
@@ -395,11 +400,12 @@ def finish_lowest(db, system, settings) -> None:
 
 def lowest_minima(db, count: int, display=float) -> list[dict]:
     """The ``count`` lowest minima as dicts (id, energy, shown energy, n_zero, n_negative,
-    task and step that found it); ``display`` maps an energy to what users read."""
+    n_extra_zero, task and step that found it); ``display`` maps an energy to what users read."""
     minima = db.minima()
     order = np.argsort(minima.energy, kind="stable")[:count]
     return [dict(id=int(r) + 1, energy=float(minima.energy[r]),
                  shown=float(display(float(minima.energy[r]))),
                  n_zero=int(minima.n_zero[r]), n_negative=int(minima.n_negative[r]),
+                 n_extra_zero=int(minima.n_extra_zero[r]),
                  task=int(minima.found_by_task[r]), step=int(minima.found_by_step[r]))
             for r in order]

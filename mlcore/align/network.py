@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-__all__ = ["align_networks", "apply_node_map", "node_vectors"]
+__all__ = ["align_networks", "apply_node_map", "best_node_map", "node_vectors"]
 
 
 def _split(coords, n_in, n_hidden, n_out):
@@ -97,6 +97,16 @@ def align_networks(coords_ref, coords, n_in: int, n_hidden: int, n_out: int,
     aligned : ndarray, shape (ndim,)
         The transformed copy of ``coords`` (same function, closest to ``coords_ref``).
     """
+    perm, signs = best_node_map(coords_ref, coords, n_in, n_hidden, n_out, allow_sign_flip)
+    aligned = apply_node_map(coords, perm, signs, n_in, n_hidden, n_out)
+    ref = np.asarray(coords_ref, dtype=np.float64).reshape(-1)
+    return float(np.linalg.norm(aligned - ref)), aligned
+
+
+def best_node_map(coords_ref, coords, n_in: int, n_hidden: int, n_out: int,
+                  allow_sign_flip: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """``(perm, signs)`` of :func:`apply_node_map` that bring ``coords`` closest to
+    ``coords_ref`` (exact; see :func:`align_networks`)."""
     u_ref = node_vectors(coords_ref, n_in, n_hidden, n_out)
     u = node_vectors(coords, n_in, n_hidden, n_out)
     # ||a - s b||^2 = |a|^2 + |b|^2 - 2 s a.b ; best s = sign(a.b) when flips are allowed
@@ -112,6 +122,4 @@ def align_networks(coords_ref, coords, n_in: int, n_hidden: int, n_out: int,
     perm = np.empty(n_hidden, dtype=np.int64)
     perm[rows] = cols
     signs = sign_ab[rows, cols][np.argsort(rows)]
-    aligned = apply_node_map(coords, perm, signs, n_in, n_hidden, n_out)
-    ref = np.asarray(coords_ref, dtype=np.float64).reshape(-1)
-    return float(np.linalg.norm(aligned - ref)), aligned
+    return perm, signs

@@ -122,11 +122,15 @@ class NNSystem(CompiledSystem):
     distance_tol = 0.1
     #: A hidden node whose weights in and out are all at most this in size is dead
     #: (:meth:`dead_nodes`): its bias is free when biases are not regularised.  Used on
-    #: polished minima (stored coordinates, Hessian checks).
+    #: polished stationary points (the Hessian check).
     dead_node_tol = 1e-6
     #: The same test when two minima are compared (:meth:`align`), loose enough for
     #: quenches that stopped at an RMS gradient of 1e-6.
     dead_node_compare_tol = 1e-2
+    #: The same test while Newton steps polish a quench (``free_mode_vectors(loose=True)``):
+    #: a node whose weights are still decaying to zero (0.01-0.05 after a quench to an RMS
+    #: gradient of 1e-6) has a nearly flat bias that a Newton step would follow far away.
+    dead_node_polish_tol = 0.1
 
     def __init__(self, x_train, y_train, n_hidden: int, lam: float = 0.0, reg_biases: bool = True,
                  activation: str = "tanh", loss: str = "xent", n_out: int | None = None,
@@ -284,15 +288,19 @@ class NNSystem(CompiledSystem):
                           np.abs(w1).max(axis=0, initial=0.0))
         return np.flatnonzero(size <= tol)
 
-    def free_mode_vectors(self, coords) -> np.ndarray:
+    def free_mode_vectors(self, coords, loose: bool = False) -> np.ndarray:
         """Directions of exact degeneracy that no symmetry names, shape ``(f, ndim)``: the
         bias of each dead hidden node (:meth:`dead_nodes`) of a tanh network with
-        unregularised biases, along which the cost is constant (a valley of minima)."""
+        unregularised biases, along which the cost is constant (a valley of minima).
+
+        ``loose``: nodes dead to :attr:`dead_node_polish_tol` (used while Newton steps
+        polish a quench, so that they do not wander along a bias that is about to be free).
+        """
         if self.activation != "tanh" or not self._free_biases():
             return np.zeros((0, self.ndim))
         h, i = self.n_hidden, self.n_in
         rows = []
-        for j in self.dead_nodes(coords):
+        for j in self.dead_nodes(coords, self.dead_node_polish_tol if loose else None):
             v = np.zeros(self.ndim)
             v[h * i + j] = 1.0
             rows.append(v)
@@ -301,21 +309,22 @@ class NNSystem(CompiledSystem):
     def _pack(self, w2, bh, w1, bo) -> np.ndarray:
         return np.concatenate([np.ravel(w2), np.ravel(bh), np.ravel(w1), np.ravel(bo)])
 
-    def canonical(self, coords, dead_tol: float | None = None) -> np.ndarray:
-        """The canonical representative of ``coords`` modulo the continuous symmetries and
-        the free directions (a new array; the function and the cost are unchanged).
+    def canonical(self, coords) -> np.ndarray:
+        """The canonical representative of ``coords`` modulo the continuous symmetries (a
+        new array; the function and the cost are unchanged).
 
         * cross-entropy with unregularised biases: output biases shifted to zero mean;
-        * tanh with unregularised biases: the bias of each dead node (weights in and out at
-          most ``dead_tol``, default :attr:`dead_node_tol`) set to zero;
         * linear with unregularised biases: hidden biases moved into the output biases
           (``b^o <- b^o + W1 b^h``, ``b^h <- 0``); then the hidden-node mixing fixed:
           ``lam > 0``: the rows of ``[W2 | W1^T]`` rotated onto their singular vectors
           (ordered by singular value, each with its largest entry positive); ``lam = 0``:
           ``W2`` reduced to orthonormal rows (LQ factorisation, positive diagonal).
 
-        The discrete symmetries (hidden-node permutations and sign flips) are left to
-        :meth:`align`.
+        The free bias of a dead node is *not* moved: along it the cost is constant but the
+        curvature is not (with ``tanh'(b)`` large the node's weights couple and the point
+        becomes a saddle), so only the point a quench reached is sure to be a minimum.
+        Comparisons ignore that bias instead (:meth:`comparison_form`).  The discrete
+        symmetries (hidden-node permutations and sign flips) are left to :meth:`align`.
         """
         x = as_coords(coords, self.ndim).copy()
         w2, bh, w1, bo = self.unpack(x)           # views into x
@@ -325,10 +334,19 @@ class NNSystem(CompiledSystem):
                 bo += w1 @ bh
                 bh[:] = 0.0
             self._canonical_mixing(w2, bh, w1)
-        elif free:
-            bh[self.dead_nodes(x, dead_tol)] = 0.0
         if self.loss == "xent" and free:
             bo -= bo.mean()
+        return x
+
+    def comparison_form(self, coords, dead_tol: float | None = None) -> np.ndarray:
+        """:meth:`canonical` with the free bias of every dead node (weights in and out at
+        most ``dead_tol``, default :attr:`dead_node_compare_tol`) set to zero: two points of
+        one valley of degenerate minima have the same comparison form."""
+        x = self.canonical(coords)
+        if self.activation == "tanh" and self._free_biases():
+            tol = self.dead_node_compare_tol if dead_tol is None else dead_tol
+            _, bh, _, _ = self.unpack(x)
+            bh[self.dead_nodes(x, tol)] = 0.0
         return x
 
     def _canonical_mixing(self, w2, bh, w1) -> None:
@@ -470,30 +488,35 @@ class NNSystem(CompiledSystem):
     def align(self, coords_ref, coords) -> tuple[float, np.ndarray]:
         """Align ``coords`` onto ``coords_ref`` modulo every symmetry of the network.
 
-        Both are first made canonical (:meth:`canonical`; dead nodes recognised with the
-        looser :attr:`dead_node_compare_tol`, since loosely converged quenches leave the
-        weights of a dead node up to ``g / (2 lambda)`` from zero), then aligned by
-        hidden-node permutations and sign flips (:func:`mlcore.align.network.align_networks`;
-        both activations are odd).  For linear networks with ``lam > 0`` the best orthogonal
-        mixing of the hidden nodes (orthogonal Procrustes) replaces the permutations.
-        Returns ``(distance, aligned)``: the distance of the canonical forms and, for tanh,
-        the aligned copy of ``coords`` moved by the same symmetry (and free-direction) shifts
-        that take ``coords_ref``'s canonical form back to ``coords_ref``, so that
-        ``|aligned - coords_ref| = distance`` (a band between the two starts at
+        Both are first put in :meth:`comparison_form` (canonical, dead nodes recognised with
+        the looser :attr:`dead_node_compare_tol` since loosely converged quenches leave a
+        dead node's weights up to ``g / (2 lambda)`` from zero, and their free biases
+        ignored), then aligned by hidden-node permutations and sign flips
+        (:func:`mlcore.align.network.best_node_map`; both activations are odd).  For linear
+        networks with ``lam > 0`` the best orthogonal mixing of the hidden nodes
+        (orthogonal Procrustes) replaces the permutations.
+
+        Returns ``(distance, aligned)``: the distance of the comparison forms (modulo the
+        symmetries and the free directions) and, for tanh, the copy of ``coords`` under the
+        same node map, moved by the symmetry shift that takes ``coords_ref``'s canonical
+        form back to ``coords_ref`` (so that a band between the two starts at
         ``coords_ref``).  For linear networks ``aligned`` is in canonical form.
         """
-        from mlcore.align.network import align_networks
+        from mlcore.align.network import apply_node_map, best_node_map
 
         given = as_coords(coords_ref, self.ndim)
-        ref = self.canonical(given, self.dead_node_compare_tol)
-        x = self.canonical(coords, self.dead_node_compare_tol)
         if self.activation == "linear":
+            ref, x = self.canonical(given), self.canonical(coords)
             if self.lam > 0.0:
                 return self._procrustes(ref, x)
             return float(np.linalg.norm(x - ref)), x
-        dist, aligned = align_networks(ref, x, self.n_in, self.n_hidden, self.n_out,
-                                       allow_sign_flip=True)
-        return dist, aligned + (given - ref)
+        ref = self.comparison_form(given)
+        x = self.comparison_form(coords)
+        dims = (self.n_in, self.n_hidden, self.n_out)
+        perm, signs = best_node_map(ref, x, *dims, allow_sign_flip=True)
+        dist = float(np.linalg.norm(apply_node_map(x, perm, signs, *dims) - ref))
+        aligned = apply_node_map(self.canonical(coords), perm, signs, *dims)
+        return dist, aligned + (given - self.canonical(given))
 
     def _procrustes(self, ref, x) -> tuple[float, np.ndarray]:
         """Best orthogonal mixing ``R`` of the hidden nodes of ``x`` onto ``ref``."""
