@@ -226,7 +226,8 @@ def direct_fractions(quench, targets, tol: float, low, high, n: int,
 
 def file_basin_volumes(path, half_width: float | None = None, n_samples: int = 400,
                        lowest: int | None = 10, n_springs: int = 12, seed: int = 0,
-                       progress=None, n_direct: int = 0) -> dict:
+                       progress=None, n_direct: int = 0, include_degenerate: bool = False
+                       ) -> dict:
     """Basin volumes of the lowest minima of a file, and the counts and entropies.
 
     A sample belongs to the basin of minimum ``m`` when its quench (the file's stored
@@ -236,7 +237,9 @@ def file_basin_volumes(path, half_width: float | None = None, n_samples: int = 4
     has one (``image_in_box``: the regression fits); the box may hold several copies of a
     fit (e.g. the two orders of the regression's factors), each a basin of its own.
     ``n_direct > 0`` adds the plain Monte Carlo check :func:`direct_fractions` (with its
-    binomial standard error) to every minimum's entry.
+    binomial standard error) to every minimum's entry.  Degenerate minima (``n_extra_zero
+    > 0``: a valley, whose quenches end anywhere along it) are left out unless
+    ``include_degenerate``; their count is ``n_degenerate_left_out`` in the result.
     """
     from mlcore.optimize import LBFGS
     from mlcore.session import load_system, program_settings
@@ -262,6 +265,10 @@ def file_basin_volumes(path, half_width: float | None = None, n_samples: int = 4
             if found is not None:
                 coords[i] = found
     inside = np.all((coords >= low) & (coords <= high), axis=1)
+    degenerate = np.asarray(mins.n_extra_zero) > 0
+    left_out = 0 if include_degenerate else int(degenerate.sum())
+    if not include_degenerate:
+        inside &= ~degenerate
     order = [i for i in order if inside[i]]
     if lowest is not None:
         order = order[:int(lowest)]
@@ -303,7 +310,9 @@ def file_basin_volumes(path, half_width: float | None = None, n_samples: int = 4
             r["volume_fraction"] = float(math.exp(r["log_volume"] - log_box))
             r["direct_fraction"] = float(f)
             r["direct_fraction_error"] = float(math.sqrt(f * (1.0 - f) / n_direct))
-    return summarise_volumes(results, log_box, d)
+    summary = summarise_volumes(results, log_box, d)
+    summary["n_degenerate_left_out"] = left_out
+    return summary
 
 
 def summarise_volumes(results: list[dict], log_box: float, d: int) -> dict:

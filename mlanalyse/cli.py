@@ -119,7 +119,10 @@ def dgraph(file, output, levels, emax, lowest, colour_by, component, input_file)
 @click.option("-o", "--output", type=str,
               help="Output .csv (columns T, Cv, ...) or a figure (.png/.svg/.pdf).")
 @click.option("--input", "input_file", type=click.Path(dir_okay=False), help=_INPUT_HELP)
-def cv(file, tmin, tmax, npoints, lowest, output, input_file):
+@click.option("--include-degenerate", is_flag=True,
+              help="Sum the degenerate minima too (zero curvatures beyond the symmetries); by "
+                   "default they are left out and their count is printed.")
+def cv(file, tmin, tmax, npoints, lowest, output, input_file, include_degenerate):
     """Heat-capacity analogue from the harmonic superposition approximation."""
     from mlanalyse.heat_capacity import run_cv
     from mlcore.errors import InputError
@@ -134,7 +137,17 @@ def cv(file, tmin, tmax, npoints, lowest, output, input_file):
     if output is not None:
         _prepare(output, "-o")
     ks = [None, *lowest]
-    temps, curves = run_cv(file, tmin, tmax, npoints=npoints, lowest=ks, out_path=output)
+    temps, curves = run_cv(file, tmin, tmax, npoints=npoints, lowest=ks, out_path=output,
+                           include_degenerate=include_degenerate)
+    if not include_degenerate:
+        from mlanalyse.heat_capacity import degenerate_minima
+        from mlcore.database import DatabaseReader
+
+        left_out = int(degenerate_minima(DatabaseReader(file)).sum())
+        if left_out:
+            click.echo(f"mlanalyse cv: {left_out} degenerate minima left out (the harmonic "
+                       "approximation fails along their flat directions; "
+                       "--include-degenerate sums them)", err=True)
     if output is None:
         header = "T,Cv" + "".join(f",Cv_lowest_{k}" for k in lowest)
         click.echo(header)
@@ -376,7 +389,11 @@ def misclassification_command(file, out_dir, lowest):
               help="Also quench this many uniform random starts in the box: a plain Monte "
                    "Carlo check of each volume fraction (for basins that are not too small).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON on stdout.")
-def basins(file, half_width, lowest, samples, springs, seed, n_direct, as_json):
+@click.option("--include-degenerate", is_flag=True,
+              help="Also degenerate minima (valleys); by default they are left out and their "
+                   "count is printed.")
+def basins(file, half_width, lowest, samples, springs, seed, n_direct, as_json,
+           include_degenerate):
     """Basin volumes by thermodynamic integration (confined random walks, MBAR); the number
     of minima and the Boltzmann- and Gibbs-like entropies."""
     from mlanalyse.basin_volumes import file_basin_volumes
@@ -385,10 +402,14 @@ def basins(file, half_width, lowest, samples, springs, seed, n_direct, as_json):
     line = terminal_progress(lambda done, total: f"mlanalyse basins: {done}/{total} minima")
     try:
         res = file_basin_volumes(file, half_width, samples, lowest, springs, seed,
-                                 progress=line, n_direct=n_direct)
+                                 progress=line, n_direct=n_direct,
+                                 include_degenerate=include_degenerate)
     finally:
         if line is not None:
             line.close()
+    if res["n_degenerate_left_out"]:
+        click.echo(f"mlanalyse basins: {res['n_degenerate_left_out']} degenerate minima left "
+                   "out (--include-degenerate keeps them)", err=True)
     if as_json:
         _echo_json(res)
         return

@@ -191,8 +191,14 @@ def plot_cv(out_path, T: np.ndarray, curves: dict, n_minima: int,
     plt.close(fig)
 
 
+def degenerate_minima(reader) -> np.ndarray:
+    """Boolean mask of the degenerate minima of a file (``n_extra_zero > 0``): zero
+    curvatures beyond the symmetries, where the harmonic approximation fails."""
+    return np.asarray(reader.minima().n_extra_zero) > 0
+
+
 def run_cv(path, tmin: float, tmax: float, npoints: int = 200, lowest=(None,),
-           out_path=None) -> tuple[np.ndarray, dict]:
+           out_path=None, include_degenerate: bool = False) -> tuple[np.ndarray, dict]:
     """Heat-capacity analogue of a stationary-point file, optionally written out.
 
     Parameters
@@ -211,6 +217,10 @@ def run_cv(path, tmin: float, tmax: float, npoints: int = 200, lowest=(None,),
         ``.csv``: columns ``T``, ``Cv`` (the first curve), then ``Cv_all`` or
         ``Cv_lowest_K`` for each entry of ``lowest`` in order; ``.png``/``.svg``/``.pdf``:
         a plot with one labelled curve per entry.  Written atomically.
+    include_degenerate : bool
+        Sum the degenerate minima too (their flat directions counted as zero modes, which
+        the harmonic approximation does not justify); by default they are left out before
+        the ``K`` lowest are chosen.
 
     Returns
     -------
@@ -243,13 +253,15 @@ def run_cv(path, tmin: float, tmax: float, npoints: int = 200, lowest=(None,),
 
     reader = DatabaseReader(path)
     mins = reader.minima()
-    n = len(mins)
+    keep = np.ones(len(mins), dtype=bool) if include_degenerate else ~degenerate_minima(reader)
+    n = int(keep.sum())
     if n == 0:
-        raise InputError(f"{path}: no minima: nothing to sum (run mlgmin first)")
-    e = np.asarray(mins.energy, dtype=np.float64)
-    lp = np.asarray(mins.log_product, dtype=np.float64)
-    nz = np.asarray(mins.n_zero, dtype=np.int64)
-    orders = np.asarray(mins.symmetry_order, dtype=np.float64)
+        raise InputError(f"{path}: no minima: nothing to sum (run mlgmin first)" if not len(mins)
+                         else f"{path}: every minimum is degenerate; add --include-degenerate")
+    e = np.asarray(mins.energy, dtype=np.float64)[keep]
+    lp = np.asarray(mins.log_product, dtype=np.float64)[keep]
+    nz = np.asarray(mins.n_zero, dtype=np.int64)[keep]
+    orders = np.asarray(mins.symmetry_order, dtype=np.float64)[keep]
     orders = np.where(orders >= 1, orders, 1.0)
     by_energy = np.argsort(e, kind="stable")
     k_max = max(n if k is None else min(k, n) for k in lowest)

@@ -82,7 +82,10 @@ def grow(file, strategy, cycles, pairs_per_cycle, executor, seed, input_file, lo
               help="Input file whose [mlpathsample] temperature is used (default: the input "
                    "stored with the file's first run).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON on stdout.")
-def rates(file, a_ids, b_ids, temperature, input_file, as_json):
+@click.option("--include-degenerate", is_flag=True,
+              help="Keep degenerate minima (zero curvatures beyond the symmetries) and their "
+                   "transition states; by default they are left out (their count is printed).")
+def rates(file, a_ids, b_ids, temperature, input_file, as_json, include_degenerate):
     """Rate constants A<-B and B<-A by graph transformation (harmonic TST)."""
     import json
 
@@ -94,7 +97,11 @@ def rates(file, a_ids, b_ids, temperature, input_file, as_json):
 
         settings, _ = program_settings("mlpathsample", DatabaseReader(file), file, input_file)
         temperature = settings.temperature
-    result = run_rates(file, _ids(file, a_ids, "--A"), _ids(file, b_ids, "--B"), temperature)
+    result = run_rates(file, _ids(file, a_ids, "--A"), _ids(file, b_ids, "--B"), temperature,
+                       include_degenerate)
+    if result["n_degenerate_left_out"]:
+        click.echo(f"mlpathsample rates: {result['n_degenerate_left_out']} degenerate minima "
+                   "left out (no harmonic rate; --include-degenerate keeps them)", err=True)
     if as_json:
         click.echo(json.dumps(result, indent=2, allow_nan=True))
     else:

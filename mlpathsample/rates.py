@@ -121,6 +121,9 @@ class Network:
     ts_order : ndarray of int, shape (n_ts,)
     min1, min2 : ndarray of int, shape (n_ts,)
         1-based ids of the minima each TS joins.
+    min_degenerate : ndarray of bool, shape (n_minima,), optional
+        Degenerate minima (zero curvatures beyond the symmetries, ``n_extra_zero > 0``):
+        the harmonic rate out of them does not exist, so they are left out unless asked.
     """
 
     min_energy: np.ndarray
@@ -131,6 +134,7 @@ class Network:
     ts_order: np.ndarray
     min1: np.ndarray
     min2: np.ndarray
+    min_degenerate: np.ndarray | None = None
 
     @property
     def n_minima(self) -> int:
@@ -157,7 +161,8 @@ def network_from(source) -> Network:
         arrays = {"min_energy": mins["energy"], "min_log_product": mins["log_product"],
                   "min_order": mins["symmetry_order"], "ts_energy": ts["energy"],
                   "ts_log_product": ts["log_product"], "ts_order": ts["symmetry_order"],
-                  "min1": ts["min1"], "min2": ts["min2"]}
+                  "min1": ts["min1"], "min2": ts["min2"],
+                  "min_degenerate": np.asarray(mins["n_extra_zero"]) > 0}
     elif isinstance(source, Mapping):
         arrays = dict(source)
         n_min = len(np.atleast_1d(arrays["min_energy"]))
@@ -171,6 +176,8 @@ def network_from(source) -> Network:
         out[name] = np.array(arrays[name], dtype=np.float64).reshape(-1)
     for name in ("min_order", "ts_order", "min1", "min2"):
         out[name] = np.array(arrays[name], dtype=np.int64).reshape(-1)
+    if arrays.get("min_degenerate") is not None:
+        out["min_degenerate"] = np.array(arrays["min_degenerate"], dtype=bool).reshape(-1)
     net = Network(**out)
     n, m = net.n_minima, net.n_ts
     if net.min_log_product.shape != (n,) or net.min_order.shape != (n,):
@@ -431,7 +438,7 @@ def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.array([find(i) for i in range(n)])
 
 
-def _setup(source, A, B, temperature) -> _Problem:
+def _setup(source, A, B, temperature, include_degenerate: bool = False) -> _Problem:
     net = network_from(source)
     t = _check_temperature(temperature)
     n = net.n_minima
@@ -440,6 +447,16 @@ def _setup(source, A, B, temperature) -> _Problem:
     if common.size:
         raise InputError(f"sets A and B must be disjoint; both contain minimum {int(common[0])}")
     real = net.min1 != net.min2
+    degenerate = (np.zeros(n, dtype=bool) if net.min_degenerate is None or include_degenerate
+                  else net.min_degenerate)
+    for name, ids in (("A", a_ids), ("B", b_ids)):
+        bad = ids[degenerate[ids - 1]]
+        if bad.size:
+            raise InputError(f"minimum {int(bad[0])} of set {name} is degenerate (zero "
+                             "curvatures beyond the symmetries: no harmonic rate); leave it "
+                             "out or add --include-degenerate")
+    if degenerate.any():           # their transition states lead nowhere harmonic
+        real &= ~degenerate[net.min1 - 1] & ~degenerate[net.min2 - 1]
     ignored = np.flatnonzero(~real) + 1
     e1, e2 = net.min1[real] - 1, net.min2[real] - 1
     label = _components(n, e1, e2)
@@ -661,7 +678,8 @@ def _back_substitute(record, values: np.ndarray, with_time: bool) -> None:
         values[x] = acc + t_x if with_time else acc
 
 
-def ngt_rates(reader_or_arrays, A, B, temperature: float) -> RateResult:
+def ngt_rates(reader_or_arrays, A, B, temperature: float,
+              include_degenerate: bool = False) -> RateResult:
     """Rate constants A<-B and B<-A, committors and first-passage times by graph
     transformation (module docstring).
 
@@ -673,6 +691,9 @@ def ngt_rates(reader_or_arrays, A, B, temperature: float) -> RateResult:
         1-based minimum ids; non-empty, disjoint, in one connected component.
     temperature : float
         Energy units (k_B = 1).
+    include_degenerate : bool
+        Keep degenerate minima (``n_extra_zero > 0``) and their transition states in the
+        network; by default they are left out (A and B may not contain one).
 
     Raises
     ------
@@ -680,7 +701,7 @@ def ngt_rates(reader_or_arrays, A, B, temperature: float) -> RateResult:
         Bad sets, a non-positive temperature, unknown log products of minima or TSs in
         the component, or A and B not connected.
     """
-    prob = _setup(reader_or_arrays, A, B, temperature)
+    prob = _setup(reader_or_arrays, A, B, temperature, include_degenerate)
     graph, tau0 = _branching(prob)
     m = prob.nodes.size
     tau = tau0.copy()
@@ -710,7 +731,8 @@ def ngt_rates(reader_or_arrays, A, B, temperature: float) -> RateResult:
 
 
 # ============================================================================ oracle
-def linear_algebra_rates(reader_or_arrays, A, B, temperature: float) -> RateResult:
+def linear_algebra_rates(reader_or_arrays, A, B, temperature: float,
+                         include_degenerate: bool = False) -> RateResult:
     """The same quantities as :func:`ngt_rates` by direct dense linear solves of the master
     equation (the test oracle; O(n^2) memory, O(n^3) time: a few thousand minima at most).
 
@@ -719,7 +741,7 @@ def linear_algebra_rates(reader_or_arrays, A, B, temperature: float) -> RateResu
     committors solve ``K[I, I]^T q = -K[A, I]^T 1``; the time spent among the
     intermediates after leaving a boundary node solves ``-K[I, I]^T t = 1``.
     """
-    prob = _setup(reader_or_arrays, A, B, temperature)
+    prob = _setup(reader_or_arrays, A, B, temperature, include_degenerate)
     m = prob.nodes.size
     K = np.zeros((m, m))
     for (i, j), lk in prob.log_rates.items():
@@ -755,7 +777,8 @@ def linear_algebra_rates(reader_or_arrays, A, B, temperature: float) -> RateResu
 
 
 # ============================================================================ driver
-def run_rates(path: str | Path, A, B, temperature: float) -> dict:
+def run_rates(path: str | Path, A, B, temperature: float,
+              include_degenerate: bool = False) -> dict:
     """Rates between sets A and B of the minima in the HDF5 file ``path`` (the work of
     ``mlpathsample rates``); returns :meth:`RateResult.to_dict` plus the file and counts.
 
@@ -767,8 +790,10 @@ def run_rates(path: str | Path, A, B, temperature: float) -> dict:
     from mlcore.database import DatabaseReader
 
     reader = DatabaseReader(path)
-    result = ngt_rates(reader, A, B, temperature)
+    result = ngt_rates(reader, A, B, temperature, include_degenerate)
+    n_degenerate = int(np.count_nonzero(np.asarray(reader.minima()["n_extra_zero"]) > 0))
     out = {"file": str(path), "n_ts": int(reader.n_ts),
+           "n_degenerate_left_out": 0 if include_degenerate else n_degenerate,
            "n_ts_used": int(reader.n_ts - result.ignored_ts.size
                             - _n_ts_excluded(reader, result)),
            **result.to_dict()}

@@ -176,3 +176,24 @@ def test_run_cv_refuses_minima_without_log_product(tmp_path):
         run_cv(_file(tmp_path / "empty.h5", []), 0.1, 1.0)
     with pytest.raises(InputError, match=r"\.csv"):
         run_cv(path, 0.1, 1.0, out_path=tmp_path / "x.txt")
+
+
+def test_degenerate_minima_are_left_out_unless_asked(tmp_path):
+    """A degenerate minimum (n_extra_zero > 0) has no harmonic partition function: the sum
+    leaves it out by default, exactly as if it were not in the file."""
+    path = tmp_path / "d.h5"
+    with Database.create(path, {"kind": "cluster", "natoms": NATOMS}, ndim=3 * NATOMS,
+                         identity=lambda *a: False, energy_tol=1e-9) as db:
+        db.add_minimum(0.0, np.zeros(9), log_product=2.0, n_zero=6, n_extra_zero=0)
+        db.add_minimum(0.3, np.ones(9), log_product=1.0, n_zero=6, n_extra_zero=0)
+        db.add_minimum(-0.5, np.full(9, 2.0), log_product=0.0, n_zero=7, n_extra_zero=1)
+    alone = _file(tmp_path / "a.h5", [(0.0, 2.0, 6, 1), (0.3, 1.0, 6, 1)])
+    _, with_flag = run_cv(path, 0.05, 1.0, npoints=20, lowest=[None, 1])
+    _, plain = run_cv(alone, 0.05, 1.0, npoints=20, lowest=[None, 1])
+    np.testing.assert_array_equal(with_flag[None], plain[None])
+    np.testing.assert_array_equal(with_flag[1], 3.0 + 0 * with_flag[1])  # lowest isolated one
+    _, everything = run_cv(path, 0.05, 1.0, npoints=20, include_degenerate=True)
+    e, lp, kap = np.array([0.0, 0.3, -0.5]), np.array([2.0, 1.0, 0.0]), np.array([3, 3, 2])
+    T = np.linspace(0.05, 1.0, 20)
+    np.testing.assert_allclose(everything[None], heat_capacity(e, lp, kap, np.ones(3), T),
+                               rtol=1e-12)

@@ -305,3 +305,21 @@ def test_dense_core_switch_gives_the_same_rates(monkeypatch, dense_degree, dense
     net = random_network(rng, 60, 90, island=3)
     A, B = [1, 7, 9], [30, 31, 45, 2]
     assert_close(ngt_rates(net, A, B, 0.3), linear_algebra_rates(net, A, B, 0.3))
+
+
+def test_degenerate_minima_and_their_transition_states_are_left_out():
+    """1 - 2 - 3 with 3 degenerate and a TS 1 - 3: the rates between 1 and 2 are those of
+    the network without minimum 3; A or B holding it is refused unless asked for."""
+    full = {"min_energy": [0.0, 0.3, 0.1], "min_log_product": [1.0, 0.5, 1.5],
+            "ts_energy": [0.9, 0.8, 0.7], "ts_log_product": [0.2, 0.4, 0.3],
+            "min1": [1, 2, 1], "min2": [2, 3, 3], "min_degenerate": [False, False, True]}
+    two = {"min_energy": [0.0, 0.3], "min_log_product": [1.0, 0.5], "ts_energy": [0.9],
+           "ts_log_product": [0.2], "min1": [1], "min2": [2]}
+    left_out, reference = ngt_rates(full, [1], [2], 0.4), ngt_rates(two, [1], [2], 0.4)
+    assert math.isclose(left_out.k_AB, reference.k_AB, rel_tol=1e-13)
+    assert math.isclose(left_out.k_BA, reference.k_BA, rel_tol=1e-13)
+    assert list(left_out.excluded) == [3]
+    kept = ngt_rates(full, [1], [2], 0.4, include_degenerate=True)
+    assert not math.isclose(kept.k_AB, reference.k_AB, rel_tol=1e-3)
+    with pytest.raises(InputError, match="degenerate"):
+        ngt_rates(full, [1], [3], 0.4)
