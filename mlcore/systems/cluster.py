@@ -180,6 +180,13 @@ class ClusterSystem(CompiledSystem):
                                      stop_below=0.1 * self.distance_tol)
         return float(distance)
 
+    def canonical(self, coords) -> np.ndarray:
+        """``coords`` translated so that the centre of the atoms is the origin (the
+        representative stored in files; rotations, inversion and permutations are left to
+        :meth:`align`)."""
+        xyz = as_coords(coords, self.ndim).reshape(-1, 3)
+        return np.ascontiguousarray((xyz - xyz.mean(axis=0)).reshape(-1))
+
     def align(self, coords_ref, coords) -> tuple[float, np.ndarray]:
         """Align ``coords`` onto ``coords_ref`` by translation, rotation, inversion, permutation.
 

@@ -110,6 +110,12 @@ class PSpinSystem(CompiledSystem):
         w = np.asarray(coords, dtype=np.float64).reshape(-1)
         return (w / np.linalg.norm(w)).reshape(1, -1)
 
+    def canonical(self, coords) -> np.ndarray:
+        """``coords`` on the sphere ``|w|^2 = N`` (the radial direction, the one zero mode,
+        fixed; the global flip of even ``p`` is left to :meth:`align`)."""
+        w = np.array(coords, dtype=np.float64).reshape(-1)
+        return w * (np.sqrt(self.n) / np.linalg.norm(w))
+
     def display_energy(self, energy: float) -> float:
         """Energy per spin, ``H / N``."""
         return energy / self.n
