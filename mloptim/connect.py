@@ -268,6 +268,7 @@ class ConnectDriver:
         for f, infos in zip(outcome.found, checked.minima_info):
             ids = []
             for (energy, coords), info in zip((f.minus, f.plus), infos):
+                energy, coords = info.point(energy, coords)
                 mid, is_new = store_minimum(db, energy, coords, info)
                 report.new_minima += is_new
                 if mid not in nodes:

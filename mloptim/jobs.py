@@ -10,10 +10,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from mloptim.connect import PairOutcome, connect_pair
 
 #: Largest landscape whose push-off minima are characterised in the worker.
 CHARACTERISE_LIMIT = 3000
+
+#: RMS gradient of the further quench of a push-off minimum whose check finds zero
+#: curvatures that no symmetry or free direction explains.
+TIGHT_TOL = 1e-10
 
 
 @dataclass
@@ -25,6 +31,15 @@ class MinimumInfo:
     n_negative: int = -1
     lowest_nonzero: float = math.nan
     n_extra_zero: int = -1
+    energy: float = math.nan
+    coords: np.ndarray | None = None
+
+    def point(self, energy: float, coords) -> tuple[float, np.ndarray]:
+        """The polished, canonical point of the check when it made one (the same minimum,
+        converged further), else ``(energy, coords)`` as given."""
+        if self.coords is None:
+            return energy, coords
+        return self.energy, self.coords
 
 
 @dataclass
@@ -40,8 +55,14 @@ def minimum_info(system, coords) -> MinimumInfo:
 
     if system.ndim > CHARACTERISE_LIMIT:
         return MinimumInfo()
-    info = characterise(system, coords)
-    return MinimumInfo(**info.minimum_fields())
+    info = characterise(system, coords)           # Newton-polished where dense
+    if info.n_extra_zero is not None and info.n_extra_zero > info.n_free:
+        # zero curvatures nothing explains: usually a quench stopped on a slow path
+        from mlcore.optimize import minimize
+
+        info = characterise(system, minimize(system, info.coords, tol=TIGHT_TOL).coords)
+    return MinimumInfo(**info.minimum_fields(), energy=float(system.energy(info.coords)),
+                       coords=system.canonical(info.coords))
 
 
 def connect_pair_checked(system, coords_a, coords_b, settings, attempt: int = 0,

@@ -691,6 +691,7 @@ def _merge(db, checked, comps: _Components, report: GrowReport):
     for f, infos in zip(checked.outcome.found, checked.minima_info):
         ids = []
         for (energy, coords), info in zip((f.minus, f.plus), infos):
+            energy, coords = info.point(energy, coords)
             mid, is_new = store_minimum(db, energy, coords, info)
             report.new_minima += is_new
             ids.append(mid)
