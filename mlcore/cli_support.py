@@ -44,8 +44,17 @@ def run_main(command, prog_name, argv=None, resume_hint: str = "run the command 
             command.invoke(ctx)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError" and exc.ctx is not None:
+            click.echo(exc.ctx.get_help())      # a bare group name: its help
+            sys.exit(2)
+        # one line, as for every other bad input: which command, what is wrong, where help is
+        where = exc.ctx.command_path if exc.ctx is not None else prog_name
+        message = exc.format_message().rstrip(".")
+        click.echo(f"{where}: error: {message}; see '{where} --help'", err=True)
+        sys.exit(2)
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"{prog_name}: error: {exc.format_message()}", err=True)
         sys.exit(2)
     except (KeyboardInterrupt, click.exceptions.Abort) as exc:
         if debug and isinstance(exc, KeyboardInterrupt):

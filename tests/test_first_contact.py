@@ -272,3 +272,22 @@ def test_chunks_finishing_in_any_order_are_each_committed_once_in_step_order(see
     assert got == reference
     assert [(run, step) for run, step, _, _ in got] == [
         (run, step) for step in range(0, 61, 10) for run in range(3)]
+
+
+@pytest.mark.parametrize("argv", [
+    ["mlgmin", "{d}"],
+    ["mloptim", "connect", "{d}", "1", "2"],
+    ["mlpathsample", "rates", "{d}", "--A", "1", "--B", "2"],
+    ["mlanalyse", "summary", "{d}"],
+    ["mlgmin", "{d}", "--no-such-option"],
+])
+def test_usage_errors_are_one_line(tmp_path, argv):
+    """A folder where a file goes, or an unknown option: click's four-line usage text
+    becomes one line naming the command, the problem and where help is."""
+    args = [a.format(d=tmp_path) for a in argv]
+    proc = subprocess.run([_prog(args[0]), *args[1:]], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith(f"{' '.join(argv[:2]) if argv[0] != 'mlgmin' else 'mlgmin'}")
+    assert "--help" in lines[0] or "error" in lines[0]

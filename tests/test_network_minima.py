@@ -204,7 +204,22 @@ def test_biases_excluded_no_copies_none_missing(tmp_path):
     check_against_reference(system, stored, reference, converged, 40)
     kinds = {kind for *_, kind, _ in reference}
     assert kinds == {"isolated", "degenerate"}      # the case has both
-    assert sum(extra > 0 for _, _, extra, _ in stored) >= 1
+    n_degenerate = sum(extra > 0 for _, _, extra, _ in stored)
+    assert n_degenerate >= 1
+    # shown by mlanalyse summary and list
+    import io
+
+    from mlanalyse.listing import write_minima_csv
+    from mlanalyse.summary import summary
+
+    info = summary(tmp_path / "net.h5")
+    assert info["n_minima_degenerate"] == n_degenerate
+    assert info["n_minima_isolated"] == len(stored) - n_degenerate
+    text = io.StringIO()
+    write_minima_csv(tmp_path / "net.h5", text)
+    rows = text.getvalue().splitlines()
+    assert rows[0].endswith(",lowest_nonzero,n_extra_zero")
+    assert sum(int(r.rsplit(",", 1)[1]) > 0 for r in rows[1:]) == n_degenerate
 
 
 @pytest.mark.slow
