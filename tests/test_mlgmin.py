@@ -230,3 +230,53 @@ def test_step_size_adaptation_is_bounded(tmp_path):
                            'step_size = 0.3\nsave = 0\n')
     report = _run(inp, tmp_path / "lj4.h5")
     assert report.runs[0].step_size == pytest.approx(3.0)   # 10 x step_size
+
+
+def test_a_quench_that_ends_on_a_saddle_is_pushed_off_both_ways():
+    """Separable four-well surface (c = 0): a quench started on the line x = 0 stays on it
+    and ends at the transition state (0, 1).  The Hessian check finds its one negative
+    eigenvalue (-4), pushes off along it both ways and keeps the two minima below it and
+    the saddle as a transition-state candidate."""
+    from mlgmin.basinhopping import BasinHoppingOptions, RunState, _Quencher
+    from tests.surfaces import FourWellSurface
+
+    system = FourWellSurface(b=2.0, c=0.0)
+    quench = _Quencher(system, BasinHoppingOptions(check_hessian=True, quench={"tol": 1e-9}))
+    state = RunState(run=0, step=3, coords=np.zeros(2), energy=0.0, best_coords=np.zeros(2),
+                     best_energy=0.0, step_size=0.1, rng_state={})
+    _, found = quench(np.array([0.0, 0.7]), state)
+    minima = [found]
+    saddles = quench.drain(minima)
+    assert len(saddles) == 1
+    saddle = saddles[0]
+    np.testing.assert_allclose(saddle.coords, [0.0, 1.0], atol=1e-8)
+    assert saddle.energy == pytest.approx(1.0, abs=1e-12)
+    assert saddle.neg_eigenvalue == pytest.approx(-4.0, rel=1e-8)
+    got = sorted(tuple(np.round(m.coords, 6)) for m in minima)
+    assert got == [(-1.0, 1.0), (1.0, 1.0)]
+    assert all(m.n_negative == 0 and m.n_extra_zero == 0 for m in minima)
+    assert state.n_rejected == 0 and state.n_quenches == 3
+
+
+def test_the_saddle_of_a_push_off_is_stored_as_a_transition_state(tmp_path):
+    from mlcore.database import Database, DatabaseReader
+    from mlgmin.basinhopping import BasinHoppingOptions, ChunkResult, RunState, _Quencher
+    from mlgmin.run import _store_chunk
+    from tests.surfaces import FourWellSurface
+
+    system = FourWellSurface(b=2.0, c=0.0)
+    quench = _Quencher(system, BasinHoppingOptions(check_hessian=True, quench={"tol": 1e-9}))
+    state = RunState(run=0, step=3, coords=np.zeros(2), energy=0.0, best_coords=np.zeros(2),
+                     best_energy=0.0, step_size=0.1, rng_state={})
+    _, found = quench(np.array([0.0, 0.7]), state)
+    minima = [found]
+    saddles = quench.drain(minima)
+    path = tmp_path / "s.h5"
+    with Database.create(path, {"kind": "python"}, ndim=2, identity=system) as db:
+        db.begin_run("mlgmin")
+        _store_chunk(db, ChunkResult(state, minima, 0.0, saddles), check_hessian=True)
+    reader = DatabaseReader(path)
+    assert reader.n_minima == 2 and reader.n_ts == 1
+    ts = reader.transition_state(1)
+    assert {ts["min1"], ts["min2"]} == {1, 2}
+    assert ts["n_negative"] == 1 and ts["neg_eigenvalue"] == pytest.approx(-4.0, rel=1e-8)
