@@ -126,7 +126,11 @@ class TSSearchSettings:
     eig_tol: float = option(1e-4, "Convergence of the lowest eigenvector (RMS of the Rayleigh "
                             "quotient gradient).", minimum=0.0, strict_min=True)
     zero_eig_tol: float = option(1e-6, "Eigenvalues smaller in magnitude than this (relative to "
-                                 "the largest) count as zero modes.", minimum=0.0, strict_min=True)
+                                 "the largest) count as zero modes during the search, on the "
+                                 "Hessian-vector path and for landscapes that do not name "
+                                 "their zero modes; the final dense check uses the declared "
+                                 "zero modes and an error bound instead.", minimum=0.0,
+                                 strict_min=True)
     all_modes: bool = option(True, "Dense Hessians (ndim <= 300) on flat landscapes: where "
                              "there is one negative eigenvalue, step in every eigenmode at "
                              "once (Newton / rational-function eigenvector-following) "
