@@ -276,8 +276,12 @@ def _dense_symmetric(system, x, with_vectors, refine):
     """The dense path modulo the declared directions (:mod:`mlcore.symmetric_spectrum`),
     at the stationary point nearest ``x`` when ``refine``; None when the system declares
     zero modes it does not name."""
-    from mlcore.symmetric_spectrum import POLISH_LIMIT, declared_modes, refine_stationary, \
-        symmetric_spectrum
+    from mlcore.symmetric_spectrum import (
+        POLISH_LIMIT,
+        declared_modes,
+        refine_stationary,
+        symmetric_spectrum,
+    )
 
     if declared_modes(system, x) is None:
         return None

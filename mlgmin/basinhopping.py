@@ -133,7 +133,7 @@ class RunState:
         return scalars, {"coords": np.asarray(self.coords), "best_coords": np.asarray(self.best_coords)}
 
     @classmethod
-    def from_record(cls, scalars: dict, arrays: dict) -> "RunState":
+    def from_record(cls, scalars: dict, arrays: dict) -> RunState:
         return cls(coords=np.array(arrays["coords"], dtype=np.float64),
                    best_coords=np.array(arrays["best_coords"], dtype=np.float64), **scalars)
 
@@ -290,7 +290,7 @@ def start_run(system, run: int, seed_sequence: np.random.SeedSequence,
                      step_size=float(options.step_size), rng_state={})
     quench = _Quencher(system, options)
     for _ in range(100):
-        res, found = quench(system.random_coords(rng), state)
+        _, found = quench(system.random_coords(rng), state)
         if found is not None:
             state.coords, state.energy = found.coords.copy(), found.energy
             state.best_coords, state.best_energy = found.coords.copy(), found.energy
@@ -352,7 +352,7 @@ def advance(system, state: RunState, n_steps: int, options: BasinHoppingOptions,
             state.finished = True
         elif options.reseed_after and state.since_improvement >= options.reseed_after:
             for _ in range(100):
-                res, found = quench(system.random_coords(rng), state)
+                _, found = quench(system.random_coords(rng), state)
                 if found is not None:
                     found.step = state.step
                     minima.append(found)

@@ -80,10 +80,10 @@ def connect(file, min1, min2, executor, input_file, max_attempts, log_interval, 
 @click.option("--input", "input_file", type=click.Path(dir_okay=False), help=_INPUT_HELP)
 def ts(file, start, input_file):
     """Single-ended transition-state search (hybrid eigenvector-following) from a point."""
+    import numpy as np
+
     from mlcore.errors import InputError
     from mloptim.run import single_ended
-
-    import numpy as np
 
     try:
         coords = np.load(start) if start.endswith(".npy") else np.loadtxt(start)
@@ -110,10 +110,9 @@ def path(file, ts_id, output, input_file):
     """Energy along the steepest-descent paths from transition state TS to its minima."""
     from pathlib import Path
 
+    from mlcore.outputs import prepare_output
     from mloptim.profile_output import write_profile
     from mloptim.run import path_profile
-
-    from mlcore.outputs import prepare_output
 
     out = Path(output) if output else Path(f"ts{ts_id}-path.csv")
     prepare_output(out, what="-o")

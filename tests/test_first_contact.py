@@ -249,9 +249,9 @@ def test_chunks_finishing_in_any_order_are_each_committed_once_in_step_order(see
     is behind): both must be committed, in order (the second used to replace the first,
     losing its minima)."""
     from mlcore.config import load_input
+    from mlcore.executors import SerialExecutor
     from mlcore.systems import build_system
     from mlgmin.run import _Chunks, options_from_settings
-    from mlcore.executors import SerialExecutor
 
     inp = load_input(CONFIG)
     system = build_system(inp.system, inp.base_dir)

@@ -5,13 +5,13 @@ import pickle
 import numpy as np
 import pytest
 from kernels.nn import BLAS_THRESHOLD, NNKernel
+from polish import local_minimum
 
 from kernels.reference.nn import NNReference, n_params, pack, unpack
 from mlcore.align.network import apply_node_map
 from mlcore.errors import InputError
 from mlcore.numderiv import fd_gradient, fd_hessian, fd_hessian_vector
 from mlcore.systems.nn import NNSystem
-from polish import local_minimum
 
 ACTIVATIONS = ("tanh", "linear")
 LOSSES = ("xent", "mse")

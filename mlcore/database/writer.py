@@ -37,8 +37,8 @@ from mlcore.database.h5layout import check_array_name, read_snapshot, write_snap
 from mlcore.database.index import EnergyIndex, make_identity
 from mlcore.database.journal import JournalAppender, encode_record, journal_path_for, read_journal
 from mlcore.database.lock import WriterLock
-from mlcore.database.signals import signals_deferred
 from mlcore.database.savedstate import encode_state
+from mlcore.database.signals import signals_deferred
 from mlcore.database.state import DatabaseState, apply_batch, encode_columns, encode_values
 from mlcore.database.view import DatabaseView
 from mlcore.errors import InputError
