@@ -232,11 +232,10 @@ def test_step_size_adaptation_is_bounded(tmp_path):
     assert report.runs[0].step_size == pytest.approx(3.0)   # 10 x step_size
 
 
-def test_a_quench_that_ends_on_a_saddle_is_pushed_off_both_ways():
+def _quench_on_the_saddle_line():
     """Separable four-well surface (c = 0): a quench started on the line x = 0 stays on it
-    and ends at the transition state (0, 1).  The Hessian check finds its one negative
-    eigenvalue (-4), pushes off along it both ways and keeps the two minima below it and
-    the saddle as a transition-state candidate."""
+    and ends at the transition state (0, 1).  Returns ``(system, state, minima, saddles)``
+    of the checked quench."""
     from mlgmin.basinhopping import BasinHoppingOptions, RunState, _Quencher
     from tests.surfaces import FourWellSurface
 
@@ -247,6 +246,14 @@ def test_a_quench_that_ends_on_a_saddle_is_pushed_off_both_ways():
     _, found = quench(np.array([0.0, 0.7]), state)
     minima = [found]
     saddles = quench.drain(minima)
+    return system, state, minima, saddles
+
+
+def test_a_quench_that_ends_on_a_saddle_is_pushed_off_both_ways():
+    """The Hessian check finds the saddle's one negative eigenvalue (-4), pushes off along
+    it both ways and keeps the two minima below it and the saddle as a transition-state
+    candidate."""
+    _, state, minima, saddles = _quench_on_the_saddle_line()
     assert len(saddles) == 1
     saddle = saddles[0]
     np.testing.assert_allclose(saddle.coords, [0.0, 1.0], atol=1e-8)
@@ -260,17 +267,10 @@ def test_a_quench_that_ends_on_a_saddle_is_pushed_off_both_ways():
 
 def test_the_saddle_of_a_push_off_is_stored_as_a_transition_state(tmp_path):
     from mlcore.database import Database, DatabaseReader
-    from mlgmin.basinhopping import BasinHoppingOptions, ChunkResult, RunState, _Quencher
+    from mlgmin.basinhopping import ChunkResult
     from mlgmin.run import _store_chunk
-    from tests.surfaces import FourWellSurface
 
-    system = FourWellSurface(b=2.0, c=0.0)
-    quench = _Quencher(system, BasinHoppingOptions(check_hessian=True, quench={"tol": 1e-9}))
-    state = RunState(run=0, step=3, coords=np.zeros(2), energy=0.0, best_coords=np.zeros(2),
-                     best_energy=0.0, step_size=0.1, rng_state={})
-    _, found = quench(np.array([0.0, 0.7]), state)
-    minima = [found]
-    saddles = quench.drain(minima)
+    system, state, minima, saddles = _quench_on_the_saddle_line()
     path = tmp_path / "s.h5"
     with Database.create(path, {"kind": "python"}, ndim=2, identity=system) as db:
         db.begin_run("mlgmin")
