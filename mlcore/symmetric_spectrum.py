@@ -6,7 +6,7 @@ mixings of networks) and, optionally, directions of exact degeneracy that no sym
 explains by ``free_mode_vectors(coords)`` (the bias of a dead hidden node).  Their span ``Z``
 is removed from the Hessian:
 
-    H' = P H P + c Z Z^T,   P = I - Z Z^T,   c = 4 (max|H_ij| n + 1),
+    H' = P H P + c Z Z^T,   P = I - Z^T Z,   c = 2 ||H||_F + 1,
 
 so that the ``k = dim Z`` eigenvalues of ``H'`` equal to ``c`` (the largest) belong to ``Z``
 and the other ``n - k`` are those of ``H`` restricted to the orthogonal complement of ``Z``
@@ -153,19 +153,24 @@ def _hessian(system, x) -> np.ndarray:
     return np.array(system.hessian(x), dtype=np.float64).reshape(system.ndim, system.ndim)
 
 
-def _deflated(hess: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, float]:
-    """``(P H P + c Z Z^T, c)`` for the symmetrised ``hess`` and orthonormal ``rows``."""
-    n = hess.shape[0]
-    c = 4.0 * (float(np.abs(hess).max(initial=0.0)) * n + 1.0)
+def _projected(mat: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``P M P`` with ``P = I - Z^T Z`` for orthonormal ``rows`` ``Z``, in ``O(n^2 k)``."""
     if rows.shape[0] == 0:
-        return hess, c
-    hz = hess @ rows.T                      # (n, k)
-    zhz = rows @ hz                         # (k, k)
-    out = hess - hz @ rows - rows.T @ hz.T + rows.T @ zhz @ rows
-    out += c * (rows.T @ rows)
+        return mat
+    mz = mat @ rows.T                       # (n, k)
+    out = mat - mz @ rows - rows.T @ (rows @ mat) + rows.T @ (rows @ mz) @ rows
     out += out.T
     out *= 0.5
-    return out, c
+    return out
+
+
+def _deflated(hess: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, float]:
+    """``(P H P + c Z Z^T, c)`` for the symmetrised ``hess`` and orthonormal ``rows``;
+    ``c = 2 ||H||_F + 1`` lies above every eigenvalue of ``P H P``."""
+    c = 2.0 * float(np.linalg.norm(hess)) + 1.0
+    if rows.shape[0] == 0:
+        return hess, c
+    return _projected(hess, rows) + c * (rows.T @ rows), c
 
 
 def _complement_eig(hess: np.ndarray, rows: np.ndarray):
@@ -223,10 +228,7 @@ def symmetric_spectrum(system, coords, hess: np.ndarray | None = None,
     if np.any(step):
         y = np.array(system.retract(x + step), dtype=np.float64).reshape(-1)
         other = _hessian(system, y)
-        diff = 0.5 * (other + other.T) - sym
-        if rows.shape[0]:
-            proj = np.eye(n) - rows.T @ rows
-            diff = proj @ diff @ proj
+        diff = _projected(0.5 * (other + other.T) - sym, rows)
         moved = float(np.abs(np.linalg.eigvalsh(diff)).max()) if diff.size else 0.0
     bound = rounding + 2.0 * moved
     rayleigh = np.einsum("ij,jk,ik->i", rows, sym, rows) if rows.shape[0] else np.zeros(0)
