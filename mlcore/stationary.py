@@ -94,6 +94,7 @@ __all__ = [
     "ZERO_GAP_FACTOR",
     "StationaryInfo",
     "characterise",
+    "characterise_converged",
     "classify_eigenvalues",
     "index_of",
     "is_minimum",
@@ -181,6 +182,12 @@ class StationaryInfo:
     def index(self) -> int | None:
         """Number of negative eigenvalues (the Morse index)."""
         return self.n_negative
+
+    @property
+    def unexplained_zero(self) -> bool:
+        """Zero eigenvalues beyond the symmetries that no free direction explains, or an
+        undetermined count: the point is not characterised well enough to be stored."""
+        return self.n_extra_zero is None or self.n_extra_zero > self.n_free
 
     @property
     def is_degenerate_minimum(self) -> bool | None:
@@ -283,13 +290,13 @@ def _dense_symmetric(system, x, with_vectors, refine):
         symmetric_spectrum,
     )
 
-    if declared_modes(system, x) is None:
+    declared = declared_modes(system, x)
+    if declared is None:
         return None
     if refine and system.ndim <= POLISH_LIMIT:
         x = refine_stationary(system, x)
-    spec = symmetric_spectrum(system, x)
-    if spec is None:
-        return None
+        declared = declared_modes(system, x)
+    spec = symmetric_spectrum(system, x, declared=declared)
     rows = spec.declared.rows
     k, n = rows.shape[0], system.ndim
     lam = np.concatenate([spec.rayleigh, spec.mu])
@@ -631,6 +638,17 @@ def characterise(system, coords, *, dense_limit: int = 3000, n_lowest: int = 6,
                     max_rounds, maxiter)
     if info.coords is None:
         info.coords = x
+    return info
+
+
+def characterise_converged(system, coords, requench, **kwargs) -> StationaryInfo:
+    """:func:`characterise`; when it finds zero curvatures that nothing explains
+    (:attr:`StationaryInfo.unexplained_zero`), ``requench(info.coords)`` (a tighter quench,
+    returning coordinates) and characterise again.  Such zeros are usually a quench that
+    stopped on a slow path, e.g. a hidden node whose weights are still decaying."""
+    info = characterise(system, coords, **kwargs)
+    if info.unexplained_zero:
+        info = characterise(system, requench(info.coords), **kwargs)
     return info
 
 

@@ -195,18 +195,15 @@ class _Quencher:
 
     def _checked(self, coords, step: int):
         """``(kind, found, info)``: kind ``"minimum"``, ``"saddle"`` or ``"rejected"``."""
-        from mlcore.stationary import characterise
+        from mlcore.stationary import characterise_converged
 
-        info = characterise(self.system, coords, with_vectors=True)   # polished first
-        if info.n_extra_zero is None or info.n_extra_zero > info.n_free:
-            # zero curvatures nothing explains: often a quench that stopped on a slow
-            # path (a hidden node whose weights are still decaying); converge it further
-            res = self.tight.run(self.system, info.coords)
-            info = characterise(self.system, res.coords, with_vectors=True)
+        info = characterise_converged(self.system, coords,                # polished first
+                                      lambda x: self.tight.run(self.system, x).coords,
+                                      with_vectors=True)
         energy = float(self.system.energy(info.coords))
-        x = self.system.canonical(info.coords)
-        found = FoundMinimum(energy, x, step, **_hessian_columns(info))
-        if info.n_extra_zero is None or info.n_extra_zero > info.n_free:
+        x = self.system.canonical(info.coords)    # the run continues from the canonical form
+        found = FoundMinimum(energy, x, step, **info.minimum_fields())
+        if info.unexplained_zero:
             return "rejected", found, info        # flat directions nothing explains
         if info.n_negative == 0:
             return "minimum", found, info
@@ -268,12 +265,6 @@ class _Quencher:
         self.side_minima = []
         saddles, self.saddles = self.saddles, []
         return saddles
-
-
-def _hessian_columns(info) -> dict:
-    fields = info.minimum_fields()
-    return {k: fields[k] for k in ("log_product", "n_zero", "n_negative", "lowest_nonzero",
-                                   "n_extra_zero")}
 
 
 def start_run(system, run: int, seed_sequence: np.random.SeedSequence,

@@ -35,8 +35,8 @@ class MinimumInfo:
     coords: np.ndarray | None = None
 
     def point(self, energy: float, coords) -> tuple[float, np.ndarray]:
-        """The polished, canonical point of the check when it made one (the same minimum,
-        converged further), else ``(energy, coords)`` as given."""
+        """The polished point of the check when it made one (the same minimum, converged
+        further), else ``(energy, coords)`` as given."""
         if self.coords is None:
             return energy, coords
         return self.energy, self.coords
@@ -51,18 +51,16 @@ class CheckedOutcome:
 
 
 def minimum_info(system, coords) -> MinimumInfo:
-    from mlcore.stationary import characterise
+    from mlcore.optimize import minimize
+    from mlcore.stationary import characterise_converged
 
     if system.ndim > CHARACTERISE_LIMIT:
         return MinimumInfo()
-    info = characterise(system, coords)           # Newton-polished where dense
-    if info.n_extra_zero is not None and info.n_extra_zero > info.n_free:
-        # zero curvatures nothing explains: usually a quench stopped on a slow path
-        from mlcore.optimize import minimize
-
-        info = characterise(system, minimize(system, info.coords, tol=TIGHT_TOL).coords)
+    info = characterise_converged(                # Newton-polished where dense
+        system, coords, lambda x: minimize(system, x, tol=TIGHT_TOL).coords)
+    # the file stores the canonical form (Database.add_minimum)
     return MinimumInfo(**info.minimum_fields(), energy=float(system.energy(info.coords)),
-                       coords=system.canonical(info.coords))
+                       coords=info.coords)
 
 
 def connect_pair_checked(system, coords_a, coords_b, settings, attempt: int = 0,

@@ -389,6 +389,12 @@ class Database(DatabaseView):
         program = runs.value(run - 1, "program") if 1 <= run <= runs.n else ""
         return program, run
 
+    def _stored_coords(self, coords) -> np.ndarray:
+        """``coords`` checked and, when the identity is a landscape with a canonical form,
+        made canonical (the representative stored and compared)."""
+        c = self._coords(coords)
+        return c if self._canonical is None else self._coords(self._canonical(c))
+
     def _coords(self, coords) -> np.ndarray:
         c = np.asarray(coords, dtype=np.float64)
         if c.ndim != 1:
@@ -401,9 +407,7 @@ class Database(DatabaseView):
     def find_minimum(self, energy: float, coords) -> int | None:
         """Id of the stored minimum identical to ``(energy, coords)``, or ``None``."""
         e = float(energy)
-        c = self._coords(coords)
-        if self._canonical is not None:
-            c = self._coords(self._canonical(c))
+        c = self._stored_coords(coords)
         minima = self._state.tables["minima"]
         energies, stored = minima._data["energy"], minima._data["coords"]
         for row in self._min_index.within(e, self.energy_tol):
@@ -451,9 +455,7 @@ class Database(DatabaseView):
         e = float(energy)
         if not math.isfinite(e):
             raise InputError(f"{self.path}: minimum energy must be finite, got {energy!r}")
-        c = self._coords(coords)
-        if self._canonical is not None:
-            c = self._coords(self._canonical(c))
+        c = self._stored_coords(coords)
         minima = self._state.tables["minima"]
         energies, stored = minima._data["energy"], minima._data["coords"]
         same = self._same
